@@ -121,7 +121,7 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "zongzhi.orgs.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "zongzhi.orgs.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
@@ -181,3 +181,12 @@ LOGGING = {
 
 # The demo city loaded by `manage.py seed_demo` (statistical code of a city, 4 digits).
 ZZ_DEMO_CITY_CODE = env_str("ZZ_DEMO_CITY_CODE", "3301")
+
+# --- the closed loop ---------------------------------------------------------------------------------------
+ZZ_REMIND_RATIO = float(env_int("ZZ_REMIND_PERCENT", 80, minimum=1, maximum=99)) / 100
+ZZ_LISTED_MARGIN_HOURS = env_int("ZZ_LISTED_MARGIN_HOURS", 72, minimum=1)
+ZZ_RATING_DAYS = env_int("ZZ_RATING_DAYS", 7, minimum=1)
+ZZ_MAX_AUTO_REOPENS = env_int("ZZ_MAX_AUTO_REOPENS", 2, minimum=0)
+ZZ_SUPERVISION_REPLY_HOURS = env_int("ZZ_SUPERVISION_REPLY_HOURS", 24, minimum=1)
+ZZ_ATTACHMENT_MAX_MB = env_int("ZZ_ATTACHMENT_MAX_MB", 20, minimum=1)
+ZZ_SWEEP_MINUTES = env_int("ZZ_SWEEP_MINUTES", 1, minimum=1)

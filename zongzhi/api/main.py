@@ -9,6 +9,8 @@ from ninja.errors import AuthenticationError, ValidationError
 from zongzhi.core.errors import DomainError
 
 from .auth import AUTH
+from .cases import catalogue_router, public_router
+from .cases import router as cases_router
 from .orgs import router as orgs_router
 
 api = NinjaAPI(
@@ -42,8 +44,13 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = []
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query", "path")]
-        errors.append({"field": ".".join(loc), "code": err.get("type", "invalid"), "message": err.get("msg", "")})
+        errors.append(
+            {"field": ".".join(loc), "code": err.get("type", "invalid"), "message": err.get("msg", "")}
+        )
     return api.create_response(request, {"detail": {"code": "invalid", "errors": errors}}, status=422)
 
 
 api.add_router("/", orgs_router)
+api.add_router("/", cases_router)
+api.add_router("/", public_router)
+api.add_router("/", catalogue_router)

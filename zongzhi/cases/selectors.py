@@ -1,0 +1,234 @@
+"""Reads on cases, always through the scoping layer. Queues and list filters are index-backed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from zongzhi.orgs.models import Region
+from zongzhi.orgs.paths import subtree_q
+from zongzhi.orgs.roles import Perm
+from zongzhi.orgs.scoping import grants_with, visible_to
+
+from .models import OPEN_STATES, Case, CaseAssignment, CaseEvent, CaseState, Category, Supervision
+from .states import allowed_actions
+
+# Queues of the operator workbench (key → label). Each is a filter on visible cases.
+QUEUES: dict[str, str] = {
+    "to_accept": "待受理",
+    "to_dispatch": "待分派",
+    "returned": "已退回",
+    "extension": "延期待批",
+    "overdue": "超期",
+    "due_soon": "临期",
+    "supervised": "督办中",
+    "to_reply": "待反馈",
+    "to_callback": "待回访",
+}
+DEPARTMENT_QUEUES: dict[str, str] = {
+    "to_acknowledge": "待签收",
+    "handling": "办理中",
+    "overdue": "超期",
+    "parts": "待报送协办",
+    "supervision": "督办待回复",
+}
+
+
+def visible_cases(user: Any) -> QuerySet[Case]:
+    return visible_to(user, Case)
+
+
+def _open_supervision() -> Exists:
+    return Exists(Supervision.objects.filter(case_id=OuterRef("pk"), replied_at__isnull=True))
+
+
+def queue_filter(queue: str, now: datetime) -> Q:
+    if queue == "to_accept":
+        return Q(state=CaseState.REPORTED)
+    if queue == "to_dispatch":
+        return Q(state=CaseState.ACCEPTED, is_returned=False)
+    if queue == "returned":
+        return Q(state=CaseState.ACCEPTED, is_returned=True)
+    if queue == "extension":
+        return Q(state=CaseState.HANDLING, extension_pending=True)
+    if queue == "overdue":
+        return Q(state__in=OPEN_STATES, due_at__lt=now) & ~Q(state=CaseState.REPLIED)
+    if queue == "due_soon":
+        return Q(state__in=OPEN_STATES, remind_at__lte=now, due_at__gte=now) & ~Q(state=CaseState.REPLIED)
+    if queue == "supervised":
+        return Q(state__in=OPEN_STATES, sla_level__gte=2) | Q(
+            pk__in=Supervision.objects.filter(replied_at__isnull=True).values("case_id")
+        )
+    if queue == "to_reply":
+        return Q(state=CaseState.RESOLVED)
+    if queue == "to_callback":
+        return Q(state=CaseState.REPLIED, rating="")
+    raise ValueError(f"unknown queue {queue}")
+
+
+def own_center_paths(user: Any, perm: str = Perm.CASE_ACCEPT) -> list[str]:
+    """The regions whose center the user works in (their grants' regions, not the subtrees)."""
+    return sorted({g.path for g in grants_with(user, perm) if g.department_id is None})
+
+
+@dataclass
+class CaseFilters:
+    queue: str | None = None
+    state: str | None = None
+    category: str | None = None  # code; a top-level code includes its sub-categories
+    region: str | None = None  # code
+    department: int | None = None
+    channel: str | None = None
+    urgency: str | None = None
+    overdue: bool | None = None
+    due_soon: bool | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    text: str | None = None
+    mine: bool = False  # only cases owned by the user's own centers
+    order: str = "due"
+
+
+ORDERINGS = {
+    "due": ("due_at", "-id"),
+    "-due": ("-due_at", "-id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "number": ("number",),
+}
+
+
+def case_list(user: Any, f: CaseFilters, *, now: datetime | None = None) -> QuerySet[Case]:
+    """Visible cases matching ``f``. Every filter maps to an indexed column."""
+    now = now or timezone.now()
+    qs = visible_cases(user)
+    if f.mine:
+        qs = qs.filter(owner_path__in=own_center_paths(user))
+    if f.queue:
+        qs = qs.filter(queue_filter(f.queue, now))
+    if f.state:
+        qs = qs.filter(state=f.state)
+    if f.category:
+        qs = qs.filter(Q(category__code=f.category) | Q(category__parent__code=f.category))
+    if f.region:
+        region = Region.objects.filter(code=f.region).only("path").first()
+        qs = qs.filter(subtree_q("region_path", [region.path])) if region else qs.none()
+    if f.department:
+        qs = qs.filter(lead_department_id=f.department)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    if f.urgency:
+        qs = qs.filter(urgency=f.urgency)
+    if f.overdue:
+        qs = qs.filter(queue_filter("overdue", now))
+    if f.due_soon:
+        qs = qs.filter(queue_filter("due_soon", now))
+    if f.created_from:
+        qs = qs.filter(created_at__gte=timezone.make_aware(datetime.combine(f.created_from, time.min)))
+    if f.created_to:
+        end = timezone.make_aware(datetime.combine(f.created_to + timedelta(days=1), time.min))
+        qs = qs.filter(created_at__lt=end)
+    if f.text:
+        text = f.text.strip()
+        qs = qs.filter(Q(number=text.upper()) | Q(title__contains=text) | Q(address__contains=text) | Q(external_ref=text))
+    return qs.select_related("category", "category__parent", "region", "lead_department").order_by(
+        *ORDERINGS.get(f.order, ORDERINGS["due"])
+    )
+
+
+def queue_counts(user: Any, *, mine: bool = True, now: datetime | None = None) -> dict[str, int]:
+    now = now or timezone.now()
+    base = visible_cases(user)
+    if mine:
+        base = base.filter(owner_path__in=own_center_paths(user))
+    return {key: base.filter(queue_filter(key, now)).count() for key in QUEUES}
+
+
+def department_ids_of(user: Any) -> list[int]:
+    return sorted({g.department_id for g in grants_with(user, Perm.CASE_HANDLE) if g.department_id is not None})
+
+
+def department_queue(user: Any, queue: str, *, now: datetime | None = None) -> QuerySet[Case]:
+    """A department handler's queues: what their department must sign for, handle, report."""
+    now = now or timezone.now()
+    depts = department_ids_of(user)
+    qs = visible_cases(user)
+    if queue == "to_acknowledge":
+        qs = qs.filter(state=CaseState.DISPATCHED, lead_department_id__in=depts)
+    elif queue == "handling":
+        qs = qs.filter(state=CaseState.HANDLING, lead_department_id__in=depts)
+    elif queue == "overdue":
+        qs = qs.filter(state__in=[CaseState.DISPATCHED, CaseState.HANDLING], lead_department_id__in=depts, due_at__lt=now)
+    elif queue == "parts":
+        qs = qs.filter(
+            state__in=[CaseState.DISPATCHED, CaseState.HANDLING],
+            pk__in=CaseAssignment.objects.filter(
+                department_id__in=depts, is_current=True, role="assisting", part_done_at__isnull=True
+            ).values("case_id"),
+        )
+    elif queue == "supervision":
+        qs = qs.filter(
+            pk__in=Supervision.objects.filter(department_id__in=depts, replied_at__isnull=True)
+            .exclude(kind="reminder")
+            .values("case_id")
+        )
+    else:
+        raise ValueError(f"unknown department queue {queue}")
+    return qs.select_related("category", "region", "lead_department").order_by("due_at", "-id")
+
+
+def case_detail(user: Any, case_id: int) -> Case:
+    from zongzhi.orgs.scoping import get_visible_or_404
+
+    return get_visible_or_404(
+        user,
+        Case.objects.select_related(
+            "category", "category__parent", "region", "owner_region", "lead_department", "grid", "master"
+        ),
+        pk=case_id,
+    )
+
+
+def case_timeline(case: Case) -> QuerySet[CaseEvent]:
+    return case.events.select_related("actor", "department").order_by("seq")
+
+
+def case_supervisions(case: Case) -> QuerySet[Supervision]:
+    return case.supervisions.select_related("department", "supervising_region").order_by("-created_at")
+
+
+def case_assignments(case: Case) -> QuerySet[CaseAssignment]:
+    return case.assignments.select_related("department").order_by("-dispatch_seq", "role")
+
+
+def actions_for(user: Any, case: Case) -> list[str]:
+    """The actions the table allows in the case's state that this user is entitled to try."""
+    from zongzhi.orgs.scoping import user_can
+
+    result = []
+    mine = set(department_ids_of(user))
+    for t in allowed_actions(case.state):
+        if t.actor == "center":
+            ok = user_can(user, t.perm, case.owner_path)
+        elif t.actor == "department":
+            ok = case.lead_department_id in mine or (t.action == "report_part" and bool(mine))
+        else:
+            ok = user_can(user, t.perm, case.region_path)
+        if ok:
+            result.append(t.action)
+    return result
+
+
+def categories_matching(text: str | None, *, include_inactive: bool = False, limit: int = 500) -> list[Category]:
+    """Catalogue search-as-you-type: code, name or keywords contain ``text``."""
+    qs = Category.objects.select_related("parent")
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    if text:
+        text = text.strip()
+        qs = qs.filter(Q(code__startswith=text) | Q(name__contains=text) | Q(keywords__contains=text))
+    return list(qs.order_by("sort_order", "code")[:limit])

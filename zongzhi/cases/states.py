@@ -1,0 +1,294 @@
+"""The case workflow as one table: state × action → target state, permission, note rule, clock.
+
+This table is the only description of the workflow. ``cases.workflow.case_transition`` reads it
+to reject illegal moves before writing; ``manage.py render_workflow`` renders it into
+``docs/workflows/case.md`` (a test fails when that file is stale).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zongzhi.orgs.roles import Perm
+
+from .models import CaseState as S
+from .models import Stage
+
+# ``SAME`` as a target keeps the current state (an action that records without moving the case).
+SAME = "same"
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    perm: str
+    note_required: bool
+    clock: str | None  # the stage clock started by the action (None: the clock is unchanged)
+    actor: str  # who acts: "center" (owning center), "department" (an assigned department), "any"
+    description: str
+
+
+OPEN = (S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.HANDLING, S.RESOLVED, S.REPLIED)
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(
+        "accept",
+        "受理",
+        (S.REPORTED,),
+        S.ACCEPTED,
+        Perm.CASE_ACCEPT,
+        False,
+        Stage.DISPATCH,
+        "center",
+        "The owning center registers the case; the dispatch clock starts (24 h, urgent 1 h).",
+    ),
+    Transition(
+        "decline",
+        "不予受理",
+        (S.REPORTED,),
+        S.DECLINED,
+        Perm.CASE_ACCEPT,
+        True,
+        Stage.NONE,
+        "center",
+        "Not within the center's remit; the reason is recorded and told to the reporter. Final.",
+    ),
+    Transition(
+        "merge",
+        "合并重复件",
+        (S.REPORTED, S.ACCEPTED),
+        S.DECLINED,
+        Perm.CASE_ACCEPT,
+        False,
+        Stage.NONE,
+        "center",
+        "A duplicate of an open master case: declined with reason 'duplicate', linked to the master.",
+    ),
+    Transition(
+        "escalate",
+        "上报",
+        (S.REPORTED, S.ACCEPTED),
+        S.REPORTED,
+        Perm.CASE_DISPATCH,
+        True,
+        Stage.ACCEPT,
+        "center",
+        "Handed up to the parent region's center, which accepts and dispatches at its level.",
+    ),
+    Transition(
+        "dispatch",
+        "分流派单",
+        (S.ACCEPTED,),
+        S.DISPATCHED,
+        Perm.CASE_DISPATCH,
+        False,
+        Stage.ACKNOWLEDGE,
+        "center",
+        "Assign a lead department (and assisting ones) with a deadline; the rule in force "
+        "at dispatch time for the case's region suggests them.",
+    ),
+    Transition(
+        "acknowledge",
+        "签收",
+        (S.DISPATCHED,),
+        S.HANDLING,
+        Perm.CASE_HANDLE,
+        False,
+        Stage.HANDLE,
+        "department",
+        "The lead department takes the case; the handling clock starts (7 or 15 working days).",
+    ),
+    Transition(
+        "return",
+        "退回",
+        (S.DISPATCHED, S.HANDLING),
+        S.ACCEPTED,
+        Perm.CASE_HANDLE,
+        True,
+        Stage.DISPATCH,
+        "department",
+        "The lead department sends a wrongly dispatched case back to the center for re-dispatch.",
+    ),
+    Transition(
+        "report_part",
+        "报送协办结果",
+        (S.DISPATCHED, S.HANDLING),
+        SAME,
+        Perm.CASE_HANDLE,
+        True,
+        None,
+        "department",
+        "An assisting department reports its part of the work.",
+    ),
+    Transition(
+        "request_extension",
+        "申请延期",
+        (S.HANDLING,),
+        SAME,
+        Perm.CASE_HANDLE,
+        True,
+        None,
+        "department",
+        "The lead department asks for a later handling deadline, with reason.",
+    ),
+    Transition(
+        "approve_extension",
+        "批准延期",
+        (S.HANDLING,),
+        SAME,
+        Perm.CASE_APPROVE_EXTENSION,
+        False,
+        None,
+        "center",
+        "The center approves: the handling deadline moves to the requested time.",
+    ),
+    Transition(
+        "reject_extension",
+        "驳回延期",
+        (S.HANDLING,),
+        SAME,
+        Perm.CASE_APPROVE_EXTENSION,
+        True,
+        None,
+        "center",
+        "The center refuses the extension, with reason; the deadline stays.",
+    ),
+    Transition(
+        "resolve",
+        "办结",
+        (S.HANDLING,),
+        S.RESOLVED,
+        Perm.CASE_HANDLE,
+        True,
+        Stage.REPLY,
+        "department",
+        "The lead department reports the result; every assisting part must be in unless the center "
+        "overrides (recorded). The reply clock starts (24 h).",
+    ),
+    Transition(
+        "reply",
+        "反馈",
+        (S.RESOLVED,),
+        S.REPLIED,
+        Perm.CASE_REPLY,
+        True,
+        Stage.RATE,
+        "center",
+        "The center tells the reporter the result (how, recorded); the rating window opens.",
+    ),
+    Transition(
+        "rate",
+        "评价",
+        (S.REPLIED,),
+        SAME,
+        Perm.CASE_CALLBACK,
+        False,
+        None,
+        "any",
+        "Satisfied / basically satisfied / unsatisfied, by the reporter (tracking code) or a callback "
+        "operator. Unsatisfied reopens the case automatically up to the reopen limit.",
+    ),
+    Transition(
+        "reopen",
+        "重办",
+        (S.REPLIED,),
+        S.HANDLING,
+        Perm.CASE_DISPATCH,
+        True,
+        Stage.HANDLE,
+        "center",
+        "Back to the lead department with a new handling deadline; counted in assessment.",
+    ),
+    Transition(
+        "archive",
+        "归档",
+        (S.REPLIED,),
+        S.ARCHIVED,
+        Perm.CASE_ARCHIVE,
+        False,
+        Stage.NONE,
+        "center",
+        "Closed for good: after rating, or after the rating window with no rating (recorded 'not rated').",
+    ),
+    Transition(
+        "supervise",
+        "督办",
+        OPEN,
+        SAME,
+        Perm.CASE_SUPERVISE,
+        True,
+        None,
+        "any",
+        "A leader opens a supervision notice by hand.",
+    ),
+)
+
+BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
+# Actions the sweep or intake perform themselves (not offered to users, still on the timeline).
+SYSTEM_ACTIONS = {
+    "report": "登记",
+    "resolve_on_site": "自行处置",
+    "remind": "催办",
+    "supervise_auto": "超期督办",
+    "list": "挂牌督办",
+    "auto_archive": "逾期未评价归档",
+    "supervision_reply": "督办回复",
+}
+
+
+def transition_for(action: str) -> Transition | None:
+    return BY_ACTION.get(action)
+
+
+def allowed_actions(state: str) -> list[Transition]:
+    return [t for t in TRANSITIONS if state in t.sources]
+
+
+def target_state(transition: Transition, current: str) -> str:
+    return current if transition.target == SAME else transition.target
+
+
+def render_markdown() -> str:
+    """``docs/workflows/case.md``: the table above, for people."""
+    labels = dict(S.choices)
+    lines = [
+        "# Case workflow (generated — do not edit)",
+        "",
+        "Generated from `zongzhi/cases/states.py` by `manage.py render_workflow`. "
+        "A test fails when this file is stale.",
+        "",
+        "States: " + ", ".join(f"`{v}` {labels[v]}" for v in S.values) + ".",
+        "",
+        "| action | 动作 | from | to | permission | actor | note required | starts clock | what it does |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in TRANSITIONS:
+        sources = ", ".join(f"`{s}`" for s in t.sources)
+        target = "(unchanged)" if t.target == SAME else f"`{t.target}`"
+        clock = "—" if t.clock is None else ("stops" if t.clock == Stage.NONE else f"`{t.clock}`")
+        lines.append(
+            f"| `{t.action}` | {t.label} | {sources} | {target} | `{t.perm}` | {t.actor} | "
+            f"{'yes' if t.note_required else 'no'} | {clock} | {t.description} |"
+        )
+    lines += [
+        "",
+        "System actions (performed by intake and the deadline sweep, recorded on the timeline): "
+        + ", ".join(f"`{k}` {v}" for k, v in SYSTEM_ACTIONS.items())
+        + ".",
+        "",
+        "```mermaid",
+        "stateDiagram-v2",
+    ]
+    seen = set()
+    for t in TRANSITIONS:
+        for s in t.sources:
+            target = s if t.target == SAME else t.target
+            edge = (s, target, t.action)
+            if edge not in seen and target != s:
+                seen.add(edge)
+                lines.append(f"    {s} --> {target}: {t.action}")
+    lines += ["```", ""]
+    return "\n".join(lines)
