@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from zongzhi.api.main import api
 
@@ -9,10 +9,12 @@ admin.site.site_header = "综治中心信息平台 · 配置管理"
 admin.site.site_title = "综治中心信息平台"
 admin.site.index_title = "配置管理"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("zongzhi.cases.urls")),
+    path("", include("zongzhi.core.urls")),
     path("", include("zongzhi.orgs.urls")),
 ]
 if settings.DEBUG:

@@ -206,6 +206,7 @@ class PublicCaseOut(Schema):
     created_at: datetime
     steps: list[PublicStepOut]
     reply_text: str
+    decline_reason: str
     rating: str
     can_rate: bool
 
@@ -491,39 +492,8 @@ def public_create(request: HttpRequest, payload: PublicCaseIn) -> Status[dict[st
     return Status(201, {"number": result.case.number, "tracking_code": result.tracking_code})
 
 
-_PUBLIC_STEPS = {
-    "report": "已登记",
-    "accept": "已受理",
-    "escalate": "已转上级中心",
-    "dispatch": "已派单",
-    "acknowledge": "部门已签收",
-    "resolve": "已办结",
-    "reply": "已答复",
-    "rate": "已评价",
-    "reopen": "重新办理",
-    "archive": "已归档",
-    "decline": "不予受理",
-    "merge": "已合并处理",
-}
-
-
 def public_case_out(case: Case) -> dict[str, Any]:
-    steps = [
-        {"action": e.action, "label": _PUBLIC_STEPS[e.action], "at": e.at}
-        for e in case.events.order_by("seq")
-        if e.action in _PUBLIC_STEPS
-    ]
-    return {
-        "number": case.number,
-        "title": case.title,
-        "state": case.state,
-        "state_label": str(CaseState(case.state).label),
-        "created_at": case.created_at,
-        "steps": steps,
-        "reply_text": case.reply_text if case.state in (CaseState.REPLIED, CaseState.ARCHIVED) else "",
-        "rating": case.rating,
-        "can_rate": case.state == CaseState.REPLIED and not case.rating,
-    }
+    return selectors.public_case_view(case)
 
 
 @public_router.get("/public/cases/{number}", response=PublicCaseOut, auth=None, throttle=[AnonRateThrottle("300/h")])

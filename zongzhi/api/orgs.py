@@ -61,14 +61,16 @@ def _region_out(region: Region) -> dict[str, object]:
         "code": region.code,
         "name": region.name,
         "level": region.level,
-        "parent_code": region.parent.code if region.parent_id else None,
+        "parent_code": region.parent.code if region.parent is not None else None,
         "path": region.path,
     }
 
 
 @router.get("/regions", response=list[RegionOut])
 @paginate(LimitOffsetPagination)
-def list_regions(request: HttpRequest, parent: str | None = None, level: str | None = None, q: str | None = None):  # type: ignore[no-untyped-def]
+def list_regions(
+    request: HttpRequest, parent: str | None = None, level: str | None = None, q: str | None = None
+):  # type: ignore[no-untyped-def]
     return [
         _region_out(r) for r in selectors.regions_for(request.user, parent_code=parent, level=level, text=q)
     ]

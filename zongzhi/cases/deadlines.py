@@ -122,7 +122,10 @@ def thresholds(
     start: datetime, due: datetime, *, remind_ratio: float, listed_margin: timedelta
 ) -> Thresholds:
     span = max(due - start, timedelta(0))
-    return Thresholds(due_at=due, remind_at=start + span * remind_ratio, list_at=due + listed_margin)
+    # A stage can start after its fixed deadline (a late acknowledgement of a dispatch deadline):
+    # the reminder is then due at once, never after the due time (remind ≤ due ≤ list).
+    remind = min(start + span * remind_ratio, due)
+    return Thresholds(due_at=due, remind_at=remind, list_at=due + listed_margin)
 
 
 def sla_level_at(now: datetime, t: Thresholds) -> int:

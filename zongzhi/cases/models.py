@@ -387,6 +387,11 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id}#{self.seq} {self.action}"
 
+    def get_action_label(self) -> str:
+        from .states import action_label
+
+        return action_label(self.action)
+
 
 class AssignmentRole(models.TextChoices):
     LEAD = "lead", _("牵头")

@@ -232,3 +232,88 @@ def categories_matching(text: str | None, *, include_inactive: bool = False, lim
         text = text.strip()
         qs = qs.filter(Q(code__startswith=text) | Q(name__contains=text) | Q(keywords__contains=text))
     return list(qs.order_by("sort_order", "code")[:limit])
+
+
+# --- duplicate hints ------------------------------------------------------------------------------------------
+
+# About 500 m in degrees of latitude; longitude is scaled by the latitude's cosine.
+_NEAR_DEG = 0.0045
+
+
+def similar_open_cases(
+    user: Any, *, title: str = "", region_code: str = "", lon: float | None = None, lat: float | None = None,
+    exclude_id: int | None = None, days: int = 30, limit: int = 8,
+) -> list[Case]:
+    """Open cases that may be the same matter: within ~500 m, or in the same region with a title
+    sharing a 2-character word, reported in the last ``days`` days."""
+    import math
+
+    since = timezone.now() - timedelta(days=days)
+    base = visible_cases(user).filter(state__in=OPEN_STATES, created_at__gte=since)
+    if exclude_id:
+        base = base.exclude(pk=exclude_id)
+    q = Q(pk__in=[])
+    if lon is not None and lat is not None:
+        dlon = _NEAR_DEG / max(math.cos(math.radians(lat)), 0.1)
+        q |= Q(lon__range=(lon - dlon, lon + dlon), lat__range=(lat - _NEAR_DEG, lat + _NEAR_DEG))
+    if title and region_code:
+        region = Region.objects.filter(code=region_code).only("path").first()
+        if region is not None:
+            words = {title[i : i + 2] for i in range(len(title) - 1) if title[i : i + 2].strip()}
+            tq = Q(pk__in=[])
+            for w in sorted(words)[:8]:
+                tq |= Q(title__contains=w)
+            q |= subtree_q("region_path", [region.path]) & tq
+    return list(base.filter(q).select_related("category", "region").order_by("-created_at")[:limit])
+
+
+def similar_cases(user: Any, case: Case) -> list[Case]:
+    """For the detail page: the master, the duplicates, and possible duplicates still open."""
+    related = list(visible_cases(user).filter(Q(master=case) | Q(pk=case.master_id or 0)).select_related("region"))
+    if case.is_open:
+        seen = {c.pk for c in related}
+        for c in similar_open_cases(
+            user, title=case.title, region_code=case.region.code, lon=case.lon, lat=case.lat, exclude_id=case.pk
+        ):
+            if c.pk not in seen:
+                related.append(c)
+    return related
+
+
+# --- public portal -------------------------------------------------------------------------------------------
+
+PUBLIC_STEPS = {
+    "report": "已登记",
+    "accept": "已受理",
+    "escalate": "已转上级中心",
+    "dispatch": "已派单",
+    "acknowledge": "部门已签收",
+    "resolve": "已办结",
+    "reply": "已答复",
+    "rate": "已评价",
+    "reopen": "重新办理",
+    "archive": "已归档",
+    "decline": "不予受理",
+    "merge": "已合并处理",
+}
+
+
+def public_case_view(case: Case) -> dict[str, Any]:
+    """What a reporter may see through the tracking code: stages and the reply, nothing private."""
+    steps = [
+        {"action": e.action, "label": PUBLIC_STEPS[e.action], "at": e.at}
+        for e in case.events.order_by("seq").only("action", "at")
+        if e.action in PUBLIC_STEPS
+    ]
+    return {
+        "number": case.number,
+        "title": case.title,
+        "state": case.state,
+        "state_label": str(CaseState(case.state).label),
+        "created_at": case.created_at,
+        "steps": steps,
+        "reply_text": case.reply_text if case.state in (CaseState.REPLIED, CaseState.ARCHIVED) else "",
+        "decline_reason": case.decline_reason if case.state == CaseState.DECLINED else "",
+        "rating": case.rating,
+        "can_rate": case.state == CaseState.REPLIED and not case.rating,
+    }

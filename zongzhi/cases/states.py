@@ -236,7 +236,13 @@ SYSTEM_ACTIONS = {
     "list": "挂牌督办",
     "auto_archive": "逾期未评价归档",
     "supervision_reply": "督办回复",
+    "deadline_recompute": "时限重算",
 }
+
+
+def action_label(action: str) -> str:
+    t = BY_ACTION.get(action)
+    return t.label if t is not None else SYSTEM_ACTIONS.get(action, action)
 
 
 def transition_for(action: str) -> Transition | None:

@@ -13,14 +13,26 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
+class AppendOnlyQuerySet(models.QuerySet["AuditLog"]):
+    """Bulk ``update()``/``delete()`` would bypass the row-level guards below."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("audit log rows are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit log rows are append-only")
+
+
 class AuditLog(models.Model):
     """One row per security-relevant event, chained with SM3 so that a removed or edited row is
     detectable (``verify_audit_chain``). Rows are never updated or deleted by the application; on
     PostgreSQL a trigger enforces the same in the database."""
 
     at = models.DateTimeField(_("时间"), db_index=True)
+    # PROTECT: the actor is part of the hashed row, so a user who appears in the log is deactivated,
+    # never deleted (SET_NULL would rewrite audit rows and break the chain).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.PROTECT
     )
     actor_username = models.CharField(_("操作人账号"), max_length=150, blank=True)
     action = models.CharField(_("操作"), max_length=64, db_index=True)
@@ -32,6 +44,8 @@ class AuditLog(models.Model):
     data = models.JSONField(_("详情"), default=dict, blank=True)
     prev_hash = models.CharField(_("前一条摘要"), max_length=64)
     hash = models.CharField(_("摘要"), max_length=64, unique=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("审计日志")
@@ -85,3 +99,38 @@ class CalendarDay(models.Model):
     def __str__(self) -> str:
         kind = _("工作日") if self.is_workday else _("休息日")
         return f"{self.date} {kind} {self.name}"
+
+
+class ExportJob(models.Model):
+    """A spreadsheet export run in the background, with progress, kept as a file for its owner."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("排队中")
+        RUNNING = "running", _("生成中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("申请人"), on_delete=models.CASCADE)
+    kind = models.CharField(_("类型"), max_length=32)
+    params = models.JSONField(_("条件"), default=dict)
+    purpose = models.CharField(_("用途"), max_length=200, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(_("总行数"), default=0)
+    done = models.PositiveIntegerField(_("已处理"), default=0)
+    file = models.FileField(_("文件"), upload_to="exports/%Y/%m/", blank=True)
+    filename = models.CharField(_("文件名"), max_length=120, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导出任务")
+        verbose_name_plural = _("导出任务")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def percent(self) -> int:
+        return int(self.done * 100 / self.total) if self.total else (100 if self.status == "done" else 0)
