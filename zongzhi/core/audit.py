@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,8 @@ from django.utils import timezone
 
 from .crypto import sm3_hex
 from .models import AuditChainHead, AuditLog
+
+GENESIS_HASH = "0" * 64
 
 
 def _row_digest(prev_hash: str, fields: dict[str, Any]) -> str:
@@ -26,10 +29,25 @@ def _fields(row: AuditLog) -> dict[str, Any]:
         "action": row.action,
         "object_type": row.object_type,
         "object_id": row.object_id,
+        "object_repr": row.object_repr,
         "region_path": row.region_path,
         "ip": row.ip,
         "data": row.data,
     }
+
+
+def _normalise_ip(ip: str | None) -> str | None:
+    """The address as the database gives it back (so the digest survives the round trip); a
+    value that is not an IP address is dropped rather than failing the audited action."""
+    if not ip:
+        return None
+    try:
+        addr = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return str(addr.ipv4_mapped)
+    return str(addr)
 
 
 def audit_record(
@@ -44,7 +62,10 @@ def audit_record(
     data: dict[str, Any] | None = None,
 ) -> AuditLog:
     """Append one audit row. Runs inside the caller's transaction (or its own), so the row is
-    committed together with the change it describes or not at all."""
+    committed together with the change it describes or not at all.
+
+    The chain head row is locked for the append, so rows are chained in ``id`` order even under
+    concurrent writers; each row's ``hash`` is SM3 over the previous hash and the row's fields."""
     actor_obj = actor if getattr(actor, "pk", None) else None
     username = getattr(actor, "username", "") or (str(actor) if isinstance(actor, str) else "")
     if obj is not None:
@@ -62,8 +83,9 @@ def audit_record(
             object_id=object_id[:64],
             object_repr=(str(obj)[:200] if obj is not None else ""),
             region_path=region_path,
-            ip=ip or None,
-            data=data or {},
+            ip=_normalise_ip(ip),
+            # Stored exactly as hashed: what JSON cannot carry (dates, decimals) becomes text.
+            data=json.loads(json.dumps(data or {}, ensure_ascii=False, default=str)),
             prev_hash=head.last_hash,
         )
         row.hash = _row_digest(head.last_hash, _fields(row))
@@ -74,24 +96,35 @@ def audit_record(
 
 @dataclass(frozen=True)
 class ChainReport:
+    """The outcome of ``verify_audit_chain``: rows checked before the first problem, the id of the
+    first bad row (None when the rows are sound) and a reason when anything is wrong."""
+
     checked: int
     first_bad_id: int | None
+    reason: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.first_bad_id is None
+        return self.first_bad_id is None and not self.reason
 
 
 def verify_audit_chain() -> ChainReport:
-    """Recompute every digest in order; report the first row that does not match."""
-    prev = "0" * 64
+    """Recompute every digest in ``id`` order; report the first row that does not match.
+
+    A row whose fields were edited fails its own digest; a removed row breaks the next row's
+    ``prev_hash``; rows removed from the end are found by comparing with the chain head."""
+    prev = GENESIS_HASH
     checked = 0
     for row in AuditLog.objects.order_by("id").iterator(chunk_size=2000):
-        # JSON round-trips through the database; normalise the timestamp the same way.
-        if row.prev_hash != prev or _row_digest(prev, _fields(row)) != row.hash:
-            return ChainReport(checked=checked, first_bad_id=row.id)
+        if row.prev_hash != prev:
+            return ChainReport(checked, row.id, "prev_hash does not match the previous row (row missing?)")
+        if _row_digest(prev, _fields(row)) != row.hash:
+            return ChainReport(checked, row.id, "digest mismatch (row modified)")
         prev = row.hash
         checked += 1
+    head = AuditChainHead.objects.filter(id=1).values_list("last_hash", flat=True).first()
+    if (head or GENESIS_HASH) != prev:
+        return ChainReport(checked, None, "chain head does not match the last row (rows removed at the end?)")
     return ChainReport(checked=checked, first_bad_id=None)
 
 

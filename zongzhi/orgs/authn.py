@@ -19,7 +19,11 @@ class LockoutModelBackend(ModelBackend):
     the admin's included)."""
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
     ) -> User | None:
         if username is None:
             username = kwargs.get(User.USERNAME_FIELD)

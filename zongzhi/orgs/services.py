@@ -37,7 +37,7 @@ from .models import (
     User,
 )
 from .roles import Perm, Role
-from .scoping import forget_grants, user_can, user_can_anywhere
+from .scoping import forget_grants, grants_of, user_can, user_can_anywhere
 
 TOKEN_PREFIX = "zz_"
 
@@ -75,13 +75,16 @@ def user_login_blocked(*, user: User, ip: str | None) -> None:
 
 def user_login_succeeded(*, user: User, ip: str | None) -> None:
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None, last_login=timezone.now())
+        User.objects.filter(pk=user.pk).update(
+            failed_login_count=0, locked_until=None, last_login=timezone.now()
+        )
         audit_record(actor=user, action="login.succeeded", ip=ip)
 
 
-def user_logged_out(*, user: User, ip: str | None) -> None:
+def user_logged_out(*, user: User, ip: str | None, reason: str = "user") -> None:
+    """Record a sign-out; ``reason`` is ``user`` (logout button), ``idle`` or ``expired``."""
     with transaction.atomic():
-        audit_record(actor=user, action="logout", ip=ip)
+        audit_record(actor=user, action="logout", ip=ip, data={"reason": reason})
 
 
 def user_unlock(*, actor: User, user: User, ip: str | None = None) -> None:
@@ -153,8 +156,10 @@ def role_grant(
         department = department or user.department
         if department is None:
             raise FieldError("department", _("部门承办人必须指定所属部门。"), code="required")
-    if department is not None and not region.path.startswith(department.region_path) and not (
-        department.region_path.startswith(region.path)
+    if (
+        department is not None
+        and not region.path.startswith(department.region_path)
+        and not (department.region_path.startswith(region.path))
     ):
         raise FieldError("department", _("部门不在授权区域内。"), code="out_of_scope")
     with transaction.atomic():
@@ -198,9 +203,24 @@ def role_revoke(*, actor: User | None, grant: RoleGrant, ip: str | None = None) 
 
 # --- API tokens -------------------------------------------------------------------------------------
 
+TOKEN_PREFIX_CHARS = 10  # "zz_" + 7 random characters, shown in listings and used to revoke
+
 
 def _token_digest(clear: str) -> str:
     return sm3_hex(clear.encode())
+
+
+def _require_token_manage_over(actor: User, user: User) -> None:
+    """A token acts with all of its user's rights, so only someone who manages tokens over every
+    region the user holds a grant in may issue one for them (no privilege escalation by token)."""
+    if not user_can_anywhere(actor, Perm.TOKEN_MANAGE):
+        raise PermissionDeniedError(_("无权管理接口令牌。"), code="forbidden", perm=Perm.TOKEN_MANAGE)
+    if actor.pk == user.pk:
+        return
+    if user.is_superuser and not actor.is_superuser:
+        raise PermissionDeniedError(_("无权为该用户管理接口令牌。"), code="forbidden", perm=Perm.TOKEN_MANAGE)
+    if not all(user_can(actor, Perm.TOKEN_MANAGE, g.path) for g in grants_of(user)):
+        raise PermissionDeniedError(_("无权为该用户管理接口令牌。"), code="forbidden", perm=Perm.TOKEN_MANAGE)
 
 
 def api_token_create(
@@ -211,36 +231,68 @@ def api_token_create(
     expires_at: datetime | None = None,
     ip: str | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token for ``user``; returns it with its clear value, which is never stored."""
-    if actor is not None and not user_can_anywhere(actor, Perm.TOKEN_MANAGE):
-        raise PermissionDeniedError(_("无权创建接口令牌。"))
-    if not name.strip():
+    """Create a bearer token for ``user``; returns it with its clear value, which is never stored
+    (only its SM3 digest). The token authenticates as ``user`` and nothing more: scoping applies.
+    ``actor=None`` is the installation's operator (management command). Audited as ``token.create``."""
+    if actor is not None:
+        _require_token_manage_over(actor, user)
+    name = name.strip()
+    if not name:
         raise FieldError("name", _("请填写令牌用途。"), code="required")
+    if len(name) > ApiToken._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise FieldError("name", _("令牌用途过长。"), code="too_long")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise FieldError("expires_at", _("过期时间必须晚于当前时间。"), code="in_past")
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=user,
-            name=name.strip(),
-            prefix=clear[:10],
+            name=name,
+            prefix=clear[:TOKEN_PREFIX_CHARS],
             digest=_token_digest(clear),
             created_by=actor,
             expires_at=expires_at,
         )
-        audit_record(actor=actor or "system", action="token.create", obj=token, ip=ip, data={"user": user.username})
+        audit_record(
+            actor=actor or "system",
+            action="token.create",
+            obj=token,
+            ip=ip,
+            data={
+                "user": user.username,
+                "prefix": token.prefix,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+            },
+        )
     return token, clear
 
 
-def api_token_revoke(*, actor: User | None, token: ApiToken, ip: str | None = None) -> None:
-    if actor is not None and actor.pk != token.user_id and not user_can_anywhere(actor, Perm.TOKEN_MANAGE):
-        raise PermissionDeniedError(_("无权吊销接口令牌。"))
+def api_token_revoke(*, actor: User | None, token: ApiToken, ip: str | None = None) -> ApiToken:
+    """Revoke ``token`` at once (its next request gets 401). Users may revoke their own tokens;
+    others need ``token.manage`` over the token user's scope. Raises ``Conflict`` when the token
+    was already revoked. Audited as ``token.revoke``."""
+    if actor is not None and actor.pk != token.user_id:
+        _require_token_manage_over(actor, token.user)
     with transaction.atomic():
-        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-        audit_record(actor=actor or "system", action="token.revoke", obj=token, ip=ip)
+        now = timezone.now()
+        changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+        if not changed:
+            raise Conflict(_("该令牌已被吊销。"), code="already_revoked")
+        token.revoked_at = now
+        audit_record(
+            actor=actor or "system",
+            action="token.revoke",
+            obj=token,
+            ip=ip,
+            data={"user": token.user.username, "prefix": token.prefix},
+        )
+    return token
 
 
 def api_token_authenticate(clear: str) -> User | None:
-    """The active user behind a clear token, or None. Records the last use (at most once a minute)."""
-    if not clear.startswith(TOKEN_PREFIX):
+    """The active user behind a clear token, or None when the token is unknown, revoked or
+    expired or its user is inactive. Records the last use (at most once a minute)."""
+    if not clear or not clear.startswith(TOKEN_PREFIX) or len(clear) > 200:
         return None
     token = (
         ApiToken.objects.select_related("user")
@@ -387,22 +439,38 @@ def grid_member_add(
 
 
 def region_paths_rewrite(*, old_prefix: str, new_prefix: str) -> int:
-    """After a region moved in the tree: rewrite every materialised path under ``old_prefix``.
+    """After a region moved or was re-coded: rewrite every materialised path under ``old_prefix``.
 
-    Called by the region import inside its transaction. Returns the number of regions moved."""
+    Rewrites ``Region.path`` (stamping ``updated_at``) and every region-path column of every
+    installed model — a column named ``region_path`` or ``*_path`` (e.g. ``Case.owner_path``) —
+    so scoped rows follow their region. The audit log is history and keeps the path it recorded.
+    Runs inside the caller's transaction (the region import). Returns the number of regions
+    whose path was rewritten."""
+    from django.apps import apps
+    from django.db.models import CharField, TextField
     from django.db.models.functions import Concat, Substr
 
     from .paths import subtree_q
 
+    if not old_prefix or old_prefix == new_prefix:
+        return 0
     cut = len(old_prefix) + 1
     moved = Region.objects.filter(subtree_q("path", [old_prefix])).update(
-        path=Concat(_value(new_prefix), Substr(F("path"), cut))
+        path=Concat(_value(new_prefix), Substr(F("path"), cut)), updated_at=timezone.now()
     )
-    for model in (Center, Department, RoleGrant, Grid, GridMembership):
-        model.objects.filter(subtree_q("region_path", [old_prefix])).update(
-            region_path=Concat(_value(new_prefix), Substr(F("region_path"), cut))
-        )
+    for model in apps.get_models():
+        if model is Region or model._meta.label_lower in _PATH_HISTORY_MODELS or model._meta.proxy:
+            continue
+        for fld in model._meta.concrete_fields:
+            if isinstance(fld, CharField | TextField) and fld.name.endswith("_path"):
+                model._default_manager.filter(subtree_q(fld.name, [old_prefix])).update(
+                    **{fld.name: Concat(_value(new_prefix), Substr(F(fld.name), cut))}
+                )
     return moved
+
+
+# Rows that record history: they keep the region path they were written with.
+_PATH_HISTORY_MODELS = frozenset({"core.auditlog"})
 
 
 def _value(text: str) -> Any:
