@@ -61,8 +61,14 @@ def make_tree() -> dict[str, Region]:
     return r
 
 
-def make_user(role: str | None = None, region: Region | None = None, *, department: Department | None = None,
-              username: str | None = None, **extra: Any) -> User:
+def make_user(
+    role: str | None = None,
+    region: Region | None = None,
+    *,
+    department: Department | None = None,
+    username: str | None = None,
+    **extra: Any,
+) -> User:
     user = services.user_create(
         actor=None,
         username=username or f"user{next(_seq)}",

@@ -11,8 +11,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
-from ninja.throttling import AnonRateThrottle
 from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.throttling import AnonRateThrottle
 
 from zongzhi.cases import selectors, services
 from zongzhi.cases.attachments import UploadedFile, validate_uploads
@@ -32,7 +32,7 @@ from zongzhi.core.errors import FieldError, PermissionDeniedError
 from zongzhi.core.masking import mask_name, mask_phone
 from zongzhi.orgs.models import Department, Region
 from zongzhi.orgs.roles import Perm
-from zongzhi.orgs.scoping import get_visible_or_404, user_can_anywhere, visible_to
+from zongzhi.orgs.scoping import scope_filter, user_can_anywhere, visible_to
 
 router = Router(tags=["cases"])
 public_router = Router(tags=["public"])
@@ -231,7 +231,9 @@ def _uploads(items: list[AttachmentIn]) -> list[UploadedFile]:
         try:
             content = base64.b64decode(item.content_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise FieldError(f"attachments.{i}.content_base64", "不是有效的 Base64 内容", code="invalid") from exc
+            raise FieldError(
+                f"attachments.{i}.content_base64", "不是有效的 Base64 内容", code="invalid"
+            ) from exc
         uploads.append(UploadedFile(name=item.name, content=content))
     validate_uploads(uploads)
     return uploads
@@ -262,7 +264,9 @@ def case_out(case: Case, now: datetime | None = None) -> dict[str, Any]:
         "lead_department_name": case.lead_department.name if case.lead_department else None,
         "stage": case.stage,
         "due_at": case.due_at,
-        "overdue": bool(case.is_open and case.due_at and case.due_at < now and case.state != CaseState.REPLIED),
+        "overdue": bool(
+            case.is_open and case.due_at and case.due_at < now and case.state != CaseState.REPLIED
+        ),
         "sla_level": case.sla_level,
         "created_at": case.created_at,
         "reporter_name": _reveal(case.reporter_name_enc, mask_name),
@@ -406,7 +410,9 @@ def list_cases(  # type: ignore[no-untyped-def]
     if queue is not None and queue not in selectors.QUEUES:
         raise FieldError("queue", f"未知的队列，可选：{', '.join(selectors.QUEUES)}", code="invalid_choice")
     if order not in selectors.ORDERINGS:
-        raise FieldError("order", f"未知的排序，可选：{', '.join(selectors.ORDERINGS)}", code="invalid_choice")
+        raise FieldError(
+            "order", f"未知的排序，可选：{', '.join(selectors.ORDERINGS)}", code="invalid_choice"
+        )
     filters = selectors.CaseFilters(
         queue=queue,
         state=state,
@@ -450,7 +456,9 @@ def case_action(request: HttpRequest, case_id: int, action: str, payload: Action
 
 
 @router.post("/supervisions/{supervision_id}/reply", response=SupervisionOut)
-def reply_supervision(request: HttpRequest, supervision_id: int, payload: SupervisionReplyIn) -> dict[str, Any]:
+def reply_supervision(
+    request: HttpRequest, supervision_id: int, payload: SupervisionReplyIn
+) -> dict[str, Any]:
     s = services.supervision_reply(
         actor=request.user,  # type: ignore[arg-type]
         supervision_id=supervision_id,
@@ -474,7 +482,12 @@ def reply_supervision(request: HttpRequest, supervision_id: int, payload: Superv
 # --- public portal ---------------------------------------------------------------------------------------------
 
 
-@public_router.post("/public/cases", response={201: PublicCreatedOut, 200: PublicCreatedOut}, auth=None, throttle=[AnonRateThrottle("30/h")])
+@public_router.post(
+    "/public/cases",
+    response={201: PublicCreatedOut, 200: PublicCreatedOut},
+    auth=None,
+    throttle=[AnonRateThrottle("30/h")],
+)
 def public_create(request: HttpRequest, payload: PublicCaseIn) -> Status[dict[str, Any]]:
     if not payload.consent:
         raise FieldError("consent", "请阅读并同意个人信息处理说明", code="required")
@@ -496,7 +509,9 @@ def public_case_out(case: Case) -> dict[str, Any]:
     return selectors.public_case_view(case)
 
 
-@public_router.get("/public/cases/{number}", response=PublicCaseOut, auth=None, throttle=[AnonRateThrottle("300/h")])
+@public_router.get(
+    "/public/cases/{number}", response=PublicCaseOut, auth=None, throttle=[AnonRateThrottle("300/h")]
+)
 def public_get(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
     return public_case_out(services.public_case(number, code))
 
@@ -506,7 +521,11 @@ def public_get(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
 )
 def public_rate(request: HttpRequest, number: str, payload: RatingIn) -> dict[str, Any]:
     case = services.case_rate_public(
-        number=number, code=payload.code, rating=payload.rating, comment=payload.comment, ip=client_ip(request)
+        number=number,
+        code=payload.code,
+        rating=payload.rating,
+        comment=payload.comment,
+        ip=client_ip(request),
     )
     return public_case_out(case)
 
@@ -577,9 +596,18 @@ def _category_out(c: Category) -> dict[str, Any]:
         **{
             f: getattr(c, f)
             for f in (
-                "default_kind", "accept_hours", "dispatch_hours", "urgent_dispatch_hours", "acknowledge_hours",
-                "urgent_acknowledge_hours", "handle_days", "complex_handle_days", "urgent_handle_hours",
-                "reply_hours", "is_complex", "is_active",
+                "default_kind",
+                "accept_hours",
+                "dispatch_hours",
+                "urgent_dispatch_hours",
+                "acknowledge_hours",
+                "urgent_acknowledge_hours",
+                "handle_days",
+                "complex_handle_days",
+                "urgent_handle_hours",
+                "reply_hours",
+                "is_complex",
+                "is_active",
             )
         },
     }
@@ -591,7 +619,9 @@ def _require_catalogue_anywhere(request: HttpRequest) -> None:
 
 
 @catalogue_router.get("/categories", response=list[CategoryOut])
-def list_categories(request: HttpRequest, q: str | None = None, include_inactive: bool = False) -> list[dict[str, Any]]:
+def list_categories(
+    request: HttpRequest, q: str | None = None, include_inactive: bool = False
+) -> list[dict[str, Any]]:
     return [_category_out(c) for c in selectors.categories_matching(q, include_inactive=include_inactive)]
 
 
@@ -663,9 +693,15 @@ def _rule_out(r: ResponsibilityRule) -> dict[str, Any]:
 
 
 def _rules_qs(request: HttpRequest) -> Any:
-    return visible_to(request.user, ResponsibilityRule, Perm.CASE_VIEW).select_related(
-        "category", "region", "lead_department"
-    ).prefetch_related("assisting_departments")
+    """Rules are seen by case staff (to dispatch) and by catalogue managers (to maintain them)."""
+    visible = scope_filter(ResponsibilityRule, request.user, Perm.CASE_VIEW) | scope_filter(
+        ResponsibilityRule, request.user, Perm.CATALOGUE_MANAGE
+    )
+    return (
+        ResponsibilityRule.objects.filter(visible)
+        .select_related("category", "region", "lead_department")
+        .prefetch_related("assisting_departments")
+    )
 
 
 def _visible_departments(request: HttpRequest, ids: list[int], field: str) -> list[Department]:
@@ -678,7 +714,9 @@ def _visible_departments(request: HttpRequest, ids: list[int], field: str) -> li
 
 @catalogue_router.get("/rules", response=list[RuleOut])
 @paginate(LimitOffsetPagination)
-def list_rules(request: HttpRequest, category: str | None = None, region: str | None = None, current: bool = False):  # type: ignore[no-untyped-def]
+def list_rules(
+    request: HttpRequest, category: str | None = None, region: str | None = None, current: bool = False
+):  # type: ignore[no-untyped-def]
     qs = _rules_qs(request)
     if category:
         qs = qs.filter(category__code=category)
@@ -689,18 +727,20 @@ def list_rules(request: HttpRequest, category: str | None = None, region: str | 
         from django.utils import timezone
 
         today = timezone.localdate()
-        qs = qs.filter(effective_from__lte=today).filter(Q(effective_to__isnull=True) | Q(effective_to__gt=today))
+        qs = qs.filter(effective_from__lte=today).filter(
+            Q(effective_to__isnull=True) | Q(effective_to__gt=today)
+        )
     return [_rule_out(r) for r in qs.order_by("category__code", "region_path", "rule_key", "version")]
 
 
 @catalogue_router.get("/rules/{rule_id}", response=RuleOut)
 def get_rule(request: HttpRequest, rule_id: int) -> dict[str, Any]:
-    return _rule_out(get_visible_or_404(request.user, _rules_qs(request), pk=rule_id))
+    return _rule_out(get_object_or_404(_rules_qs(request), pk=rule_id))  # _rules_qs is already scoped
 
 
 @catalogue_router.get("/rules/{rule_id}/versions", response=list[RuleOut])
 def rule_versions(request: HttpRequest, rule_id: int) -> list[dict[str, Any]]:
-    rule = get_visible_or_404(request.user, _rules_qs(request), pk=rule_id)
+    rule = get_object_or_404(_rules_qs(request), pk=rule_id)  # _rules_qs is already scoped
     return [_rule_out(r) for r in _rules_qs(request).filter(rule_key=rule.rule_key).order_by("version")]
 
 
@@ -730,13 +770,15 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> Status[dict[str, Any]]
 
 @catalogue_router.post("/rules/{rule_id}/revise", response={201: RuleOut})
 def revise_rule(request: HttpRequest, rule_id: int, payload: RuleRevisionIn) -> Status[dict[str, Any]]:
-    rule = get_visible_or_404(request.user, _rules_qs(request), pk=rule_id)
+    rule = get_object_or_404(_rules_qs(request), pk=rule_id)  # _rules_qs is already scoped
     lead = None
     if payload.lead_department_id is not None:
         (lead,) = _visible_departments(request, [payload.lead_department_id], "lead_department_id")
     assisting = None
     if payload.assisting_department_ids is not None:
-        assisting = _visible_departments(request, payload.assisting_department_ids, "assisting_department_ids")
+        assisting = _visible_departments(
+            request, payload.assisting_department_ids, "assisting_department_ids"
+        )
     new = services.rule_revise(
         actor=request.user,  # type: ignore[arg-type]
         rule=rule,

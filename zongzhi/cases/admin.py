@@ -25,8 +25,16 @@ from . import services
 from .models import Category, ResponsibilityRule
 
 _POLICY_FIELDS = (
-    "accept_hours", "dispatch_hours", "urgent_dispatch_hours", "acknowledge_hours", "urgent_acknowledge_hours",
-    "handle_days", "complex_handle_days", "urgent_handle_hours", "reply_hours", "is_complex",
+    "accept_hours",
+    "dispatch_hours",
+    "urgent_dispatch_hours",
+    "acknowledge_hours",
+    "urgent_acknowledge_hours",
+    "handle_days",
+    "complex_handle_days",
+    "urgent_handle_hours",
+    "reply_hours",
+    "is_complex",
 )
 
 
@@ -59,28 +67,45 @@ class CategoryAdmin(ScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change:
-            fields = {k: form.cleaned_data[k] for k in form.cleaned_data if k not in ("code", "name", "parent")}
+            fields = {
+                k: form.cleaned_data[k] for k in form.cleaned_data if k not in ("code", "name", "parent")
+            }
             created = _service_call(
-                services.category_create, actor=request.user, code=form.cleaned_data["code"],
+                services.category_create,
+                actor=request.user,
+                code=form.cleaned_data["code"],
                 name=form.cleaned_data["name"],
-                parent_code=form.cleaned_data["parent"].code if form.cleaned_data.get("parent") else None, **fields,
+                parent_code=form.cleaned_data["parent"].code if form.cleaned_data.get("parent") else None,
+                **fields,
             )
             _adopt(obj, created)
             return
         changes = {k: form.cleaned_data[k] for k in form.changed_data}
-        _adopt(obj, _service_call(services.category_update, actor=request.user, category=obj, changes=changes))
+        _adopt(
+            obj, _service_call(services.category_update, actor=request.user, category=obj, changes=changes)
+        )
 
 
 class RuleForm(forms.ModelForm):
     new_effective_from = forms.DateField(
-        label=_("新版本生效日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("新版本生效日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("修改已有规则时必填：保存后生成新版本，旧版本于该日失效，历史保留。"),
     )
 
     class Meta:
         model = ResponsibilityRule
-        fields = ("category", "region", "lead_department", "assisting_departments", "handling_level",
-                  "legal_basis", "effective_from", "effective_to")
+        fields = (
+            "category",
+            "region",
+            "lead_department",
+            "assisting_departments",
+            "handling_level",
+            "legal_basis",
+            "effective_from",
+            "effective_to",
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -94,8 +119,16 @@ class ResponsibilityRuleAdmin(ScopedAdmin):
     admin_perms = (Perm.CATALOGUE_MANAGE,)
     manage_perm = Perm.CATALOGUE_MANAGE
     form = RuleForm
-    list_display = ("category", "region", "lead_department", "handling_level", "version", "effective_from",
-                    "effective_to", "in_force")
+    list_display = (
+        "category",
+        "region",
+        "lead_department",
+        "handling_level",
+        "version",
+        "effective_from",
+        "effective_to",
+        "in_force",
+    )
     list_filter = ("handling_level", "category__parent")
     search_fields = ("category__name", "category__code", "region__name", "lead_department__name", "rule_key")
     autocomplete_fields = ("region",)
@@ -113,16 +146,40 @@ class ResponsibilityRuleAdmin(ScopedAdmin):
             return "—"
         versions = ResponsibilityRule.objects.filter(rule_key=obj.rule_key).select_related("lead_department")
         return format_html_join(
-            "", "<div>v{} · {} → {} · {} {}</div>",
-            ((v.version, v.effective_from, v.effective_to or "…", v.lead_department.name, v.legal_basis[:40])
-             for v in versions.order_by("version")),
+            "",
+            "<div>v{} · {} → {} · {} {}</div>",
+            (
+                (
+                    v.version,
+                    v.effective_from,
+                    v.effective_to or "…",
+                    v.lead_department.name,
+                    v.legal_basis[:40],
+                )
+                for v in versions.order_by("version")
+            ),
         )
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        base = ["category", "region", "lead_department", "assisting_departments", "handling_level", "legal_basis"]
+        base = [
+            "category",
+            "region",
+            "lead_department",
+            "assisting_departments",
+            "handling_level",
+            "legal_basis",
+        ]
         if obj is None:
             return [*base, "effective_from", "effective_to"]
-        return ["rule_key", "version", *base, "effective_from", "effective_to", "new_effective_from", "history"]
+        return [
+            "rule_key",
+            "version",
+            *base,
+            "effective_from",
+            "effective_to",
+            "new_effective_from",
+            "history",
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
@@ -133,17 +190,28 @@ class ResponsibilityRuleAdmin(ScopedAdmin):
         d = form.cleaned_data
         if not change:
             rule = _service_call(
-                services.rule_create, actor=request.user, category=d["category"], region=d["region"],
-                lead_department=d["lead_department"], assisting_departments=list(d["assisting_departments"]),
-                handling_level=d["handling_level"], legal_basis=d["legal_basis"],
-                effective_from=d["effective_from"], effective_to=d.get("effective_to"),
+                services.rule_create,
+                actor=request.user,
+                category=d["category"],
+                region=d["region"],
+                lead_department=d["lead_department"],
+                assisting_departments=list(d["assisting_departments"]),
+                handling_level=d["handling_level"],
+                legal_basis=d["legal_basis"],
+                effective_from=d["effective_from"],
+                effective_to=d.get("effective_to"),
             )
         else:
             current = ResponsibilityRule.objects.get(pk=obj.pk)
             rule = _service_call(
-                services.rule_revise, actor=request.user, rule=current, effective_from=d["new_effective_from"],
-                lead_department=d["lead_department"], assisting_departments=list(d["assisting_departments"]),
-                handling_level=d["handling_level"], legal_basis=d["legal_basis"],
+                services.rule_revise,
+                actor=request.user,
+                rule=current,
+                effective_from=d["new_effective_from"],
+                lead_department=d["lead_department"],
+                assisting_departments=list(d["assisting_departments"]),
+                handling_level=d["handling_level"],
+                legal_basis=d["legal_basis"],
             )
         _adopt(obj, rule)
 

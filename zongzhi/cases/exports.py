@@ -27,8 +27,25 @@ from zongzhi.orgs.models import User
 from . import selectors
 
 HEADERS = [
-    "编号", "标题", "类型", "渠道", "分类", "紧急程度", "所在区域", "地址", "状态", "当前环节", "环节截止",
-    "牵头单位", "反映人", "联系电话", "登记时间", "办结时间", "评价", "退回次数", "重办次数",
+    "编号",
+    "标题",
+    "类型",
+    "渠道",
+    "分类",
+    "紧急程度",
+    "所在区域",
+    "地址",
+    "状态",
+    "当前环节",
+    "环节截止",
+    "牵头单位",
+    "反映人",
+    "联系电话",
+    "登记时间",
+    "办结时间",
+    "评价",
+    "退回次数",
+    "重办次数",
 ]
 
 
@@ -40,15 +57,25 @@ def _rows(qs: Any) -> Any:
     tz = timezone.get_current_timezone()
     for c in qs.iterator(chunk_size=2000):
         yield [
-            c.number, c.title, c.get_kind_display(), c.get_channel_display(), str(c.category or ""),
-            c.get_urgency_display(), c.region.name, c.address, c.get_state_display(), c.get_stage_display(),
+            c.number,
+            c.title,
+            c.get_kind_display(),
+            c.get_channel_display(),
+            str(c.category or ""),
+            c.get_urgency_display(),
+            c.region.name,
+            c.address,
+            c.get_state_display(),
+            c.get_stage_display(),
             c.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if c.due_at else "",
             c.lead_department.name if c.lead_department else "",
             mask_name(decrypt(c.reporter_name_enc)) if c.reporter_name_enc else "",
             mask_phone(decrypt(c.reporter_phone_enc)) if c.reporter_phone_enc else "",
             c.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             c.resolved_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if c.resolved_at else "",
-            c.get_rating_display() if c.rating else "", c.return_count, c.reopen_count,
+            c.get_rating_display() if c.rating else "",
+            c.return_count,
+            c.reopen_count,
         ]
 
 
@@ -68,15 +95,23 @@ def export_or_enqueue(request: HttpRequest, f: selectors.CaseFilters) -> HttpRes
     qs = selectors.case_list(request.user, f)
     total = qs.count()
     with transaction.atomic():
-        audit_record(actor=request.user, action="export.cases", ip=client_ip(request),
-                     data={"filters": _filters_json(f), "rows": total})
+        audit_record(
+            actor=request.user,
+            action="export.cases",
+            ip=client_ip(request),
+            data={"filters": _filters_json(f), "rows": total},
+        )
     if total <= _sync_limit():
         tmp = tempfile.TemporaryFile()
         write_xlsx(tmp, sheet="事件", headers=HEADERS, rows=_rows(qs))
         tmp.seek(0)
         name = f"cases-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
-        return FileResponse(tmp, as_attachment=True, filename=name,
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return FileResponse(
+            tmp,
+            as_attachment=True,
+            filename=name,
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     job = ExportJob.objects.create(user=request.user, kind="cases", params=_filters_json(f), total=total)
     transaction.on_commit(lambda: run_case_export(job.pk))
     return redirect("export-job", job_id=job.pk)
@@ -91,18 +126,28 @@ def run_case_export(job_id: int) -> None:
     try:
         qs = selectors.case_list(user, _filters_from_json(job.params))
         with tempfile.TemporaryFile() as tmp:
-            n = write_xlsx(tmp, sheet="事件", headers=HEADERS, rows=_rows(qs),
-                           progress=lambda done: ExportJob.objects.filter(pk=job_id).update(done=done))
+            n = write_xlsx(
+                tmp,
+                sheet="事件",
+                headers=HEADERS,
+                rows=_rows(qs),
+                progress=lambda done: ExportJob.objects.filter(pk=job_id).update(done=done),
+            )
             tmp.seek(0)
             name = f"cases-{timezone.localtime():%Y%m%d-%H%M}-{job_id}.xlsx"
             job.file.save(name, File(tmp), save=False)
         ExportJob.objects.filter(pk=job_id).update(
-            status=ExportJob.Status.DONE, done=n, total=n, file=job.file.name, filename=name,
+            status=ExportJob.Status.DONE,
+            done=n,
+            total=n,
+            file=job.file.name,
+            filename=name,
             finished_at=timezone.now(),
         )
     except Exception as exc:  # the job records its failure for the user; the worker keeps running
-        ExportJob.objects.filter(pk=job_id).update(status=ExportJob.Status.FAILED, error=str(exc)[:2000],
-                                                   finished_at=timezone.now())
+        ExportJob.objects.filter(pk=job_id).update(
+            status=ExportJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
         raise
 
 

@@ -15,6 +15,8 @@ from .models import CaseKind, Channel, Rating, SupervisionKind, Urgency
 
 _TEXT = {"class": "form-control"}
 _SELECT = {"class": "form-select"}
+_LON_RANGE = _("经度须为 73 到 136 之间的数字（中国境内）。")
+_LAT_RANGE = _("纬度须为 3 到 54 之间的数字（中国境内）。")
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -36,14 +38,22 @@ class MultipleFileField(forms.FileField):
 
 
 def to_uploads(files: list[DjangoUpload]) -> list[UploadedFile]:
-    return [UploadedFile(name=f.name or "file", content=f.read(), content_type=f.content_type or "") for f in files]
+    return [
+        UploadedFile(name=f.name or "file", content=f.read(), content_type=f.content_type or "")
+        for f in files
+    ]
 
 
 def apply_error(form: forms.Form, exc: DomainError) -> None:
     """Show a service's error on the form: on the named field when the form has it."""
     field = getattr(exc, "field", None)
-    mapping = {"category_code": "category", "region_code": "region", "lead_department_id": "lead_department",
-               "assisting_department_ids": "assisting_departments", "Idempotency-Key": None}
+    mapping = {
+        "category_code": "category",
+        "region_code": "region",
+        "lead_department_id": "lead_department",
+        "assisting_department_ids": "assisting_departments",
+        "Idempotency-Key": None,
+    }
     name = mapping.get(field, field) if field else None
     if name and name in form.fields:
         form.add_error(name, str(exc.message))
@@ -54,37 +64,81 @@ def apply_error(form: forms.Form, exc: DomainError) -> None:
 class IntakeForm(forms.Form):
     """Walk-in / hotline registration: fast to fill during a phone call."""
 
-    channel = forms.ChoiceField(label=_("渠道"), choices=Channel.choices, initial=Channel.HOTLINE,
-                                widget=forms.Select(attrs=_SELECT))
-    kind = forms.ChoiceField(label=_("类型"), choices=CaseKind.choices, initial=CaseKind.EVENT,
-                             widget=forms.Select(attrs=_SELECT))
-    category = forms.CharField(label=_("事项分类"), required=False, max_length=16,
-                               widget=forms.TextInput(attrs={**_TEXT, "list": "category-options",
-                                                             "placeholder": _("输入编码或关键词检索"),
-                                                             "autocomplete": "off"}))
-    urgency = forms.ChoiceField(label=_("紧急程度"), choices=Urgency.choices, initial=Urgency.NORMAL,
-                                widget=forms.RadioSelect)
+    channel = forms.ChoiceField(
+        label=_("渠道"), choices=Channel.choices, initial=Channel.HOTLINE, widget=forms.Select(attrs=_SELECT)
+    )
+    kind = forms.ChoiceField(
+        label=_("类型"), choices=CaseKind.choices, initial=CaseKind.EVENT, widget=forms.Select(attrs=_SELECT)
+    )
+    category = forms.CharField(
+        label=_("事项分类"),
+        required=False,
+        # the suggestion list fills in "<code> <name>"; clean_category keeps the code
+        max_length=80,
+        widget=forms.TextInput(
+            attrs={
+                **_TEXT,
+                "list": "category-options",
+                "placeholder": _("输入编码或关键词检索"),
+                "autocomplete": "off",
+            }
+        ),
+    )
+    urgency = forms.ChoiceField(
+        label=_("紧急程度"), choices=Urgency.choices, initial=Urgency.NORMAL, widget=forms.RadioSelect
+    )
     title = forms.CharField(label=_("标题"), max_length=120, widget=forms.TextInput(attrs=_TEXT))
-    description = forms.CharField(label=_("具体内容"), max_length=5000,
-                                  widget=forms.Textarea(attrs={**_TEXT, "rows": 4}))
-    region = forms.CharField(label=_("所在区域"), max_length=12,
-                             widget=forms.TextInput(attrs={**_TEXT, "list": "region-options",
-                                                           "placeholder": _("输入名称检索，选择乡镇（街道）或村（社区）"),
-                                                           "autocomplete": "off"}))
-    address = forms.CharField(label=_("地址"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT))
-    lon = forms.FloatField(label=_("经度"), required=False, min_value=73, max_value=136,
-                           widget=forms.NumberInput(attrs={**_TEXT, "step": "any"}))
-    lat = forms.FloatField(label=_("纬度"), required=False, min_value=3, max_value=54,
-                           widget=forms.NumberInput(attrs={**_TEXT, "step": "any"}))
+    description = forms.CharField(
+        label=_("具体内容"), max_length=5000, widget=forms.Textarea(attrs={**_TEXT, "rows": 4})
+    )
+    region = forms.CharField(
+        label=_("所在区域"),
+        # the suggestion list fills in "<code> <name>"; clean_region keeps the 12-digit code
+        max_length=80,
+        widget=forms.TextInput(
+            attrs={
+                **_TEXT,
+                "list": "region-options",
+                "placeholder": _("输入名称检索，选择乡镇（街道）或村（社区）"),
+                "autocomplete": "off",
+            }
+        ),
+    )
+    address = forms.CharField(
+        label=_("地址"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    lon = forms.FloatField(
+        label=_("经度"),
+        required=False,
+        min_value=73,
+        max_value=136,
+        error_messages={"min_value": _LON_RANGE, "max_value": _LON_RANGE, "invalid": _LON_RANGE},
+        widget=forms.NumberInput(attrs={**_TEXT, "step": "any"}),
+    )
+    lat = forms.FloatField(
+        label=_("纬度"),
+        required=False,
+        min_value=3,
+        max_value=54,
+        error_messages={"min_value": _LAT_RANGE, "max_value": _LAT_RANGE, "invalid": _LAT_RANGE},
+        widget=forms.NumberInput(attrs={**_TEXT, "step": "any"}),
+    )
     is_anonymous = forms.BooleanField(label=_("匿名"), required=False)
-    reporter_name = forms.CharField(label=_("反映人姓名"), max_length=50, required=False,
-                                    widget=forms.TextInput(attrs=_TEXT))
-    reporter_phone = forms.CharField(label=_("联系电话"), max_length=20, required=False,
-                                     widget=forms.TextInput(attrs={**_TEXT, "inputmode": "tel"}))
-    external_ref = forms.CharField(label=_("外部工单号"), max_length=40, required=False,
-                                   widget=forms.TextInput(attrs=_TEXT))
-    attachments = MultipleFileField(label=_("附件（图片、PDF等）"),
-                                    widget=MultipleFileInput(attrs={"class": "form-control"}))
+    reporter_name = forms.CharField(
+        label=_("反映人姓名"), max_length=50, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    reporter_phone = forms.CharField(
+        label=_("联系电话"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={**_TEXT, "inputmode": "tel"}),
+    )
+    external_ref = forms.CharField(
+        label=_("外部工单号"), max_length=40, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    attachments = MultipleFileField(
+        label=_("附件（图片、PDF等）"), widget=MultipleFileInput(attrs={"class": "form-control"})
+    )
 
     def clean_region(self) -> str:
         value: str = self.cleaned_data["region"].strip()
@@ -99,7 +153,9 @@ class IntakeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if (data.get("lon") is None) != (data.get("lat") is None):
+        # Only when neither has its own error (an out-of-range value is not a missing one).
+        both_valid = "lon" not in self.errors and "lat" not in self.errors
+        if both_valid and (data.get("lon") is None) != (data.get("lat") is None):
             self.add_error("lon", _("经度和纬度须同时填写。"))
         return data
 
@@ -109,28 +165,45 @@ class MobileReportForm(IntakeForm):
 
     channel = forms.CharField(required=False, widget=forms.HiddenInput)  # always 网格巡查 (patrol)
     resolved_on_site = forms.BooleanField(label=_("已自行处置"), required=False)
-    result = forms.CharField(label=_("处置结果"), max_length=5000, required=False,
-                             widget=forms.Textarea(attrs={**_TEXT, "rows": 3}))
+    result = forms.CharField(
+        label=_("处置结果"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={**_TEXT, "rows": 3}),
+    )
 
 
 class PublicReportForm(forms.Form):
-    category = forms.CharField(label=_("事项类别"), required=False, max_length=16,
-                               widget=forms.Select(attrs=_SELECT))
+    category = forms.CharField(
+        label=_("事项类别"), required=False, max_length=16, widget=forms.Select(attrs=_SELECT)
+    )
     title = forms.CharField(label=_("标题"), max_length=120, widget=forms.TextInput(attrs=_TEXT))
-    description = forms.CharField(label=_("具体情况"), max_length=5000,
-                                  widget=forms.Textarea(attrs={**_TEXT, "rows": 5}))
+    description = forms.CharField(
+        label=_("具体情况"), max_length=5000, widget=forms.Textarea(attrs={**_TEXT, "rows": 5})
+    )
     region = forms.CharField(label=_("所在区域"), max_length=12, widget=forms.Select(attrs=_SELECT))
-    address = forms.CharField(label=_("详细地址"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT))
+    address = forms.CharField(
+        label=_("详细地址"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     lon = forms.FloatField(required=False, min_value=73, max_value=136, widget=forms.HiddenInput)
     lat = forms.FloatField(required=False, min_value=3, max_value=54, widget=forms.HiddenInput)
     is_anonymous = forms.BooleanField(label=_("匿名反映"), required=False)
-    reporter_name = forms.CharField(label=_("姓名"), max_length=50, required=False, widget=forms.TextInput(attrs=_TEXT))
-    reporter_phone = forms.CharField(label=_("手机号"), max_length=20, required=False,
-                                     widget=forms.TextInput(attrs={**_TEXT, "inputmode": "tel"}))
-    attachments = MultipleFileField(label=_("照片"), widget=MultipleFileInput(
-        attrs={"class": "form-control", "accept": "image/*"}))
-    consent = forms.BooleanField(label=_("我已阅读并同意《个人信息处理说明》"),
-                                 error_messages={"required": _("请阅读并同意个人信息处理说明。")})
+    reporter_name = forms.CharField(
+        label=_("姓名"), max_length=50, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    reporter_phone = forms.CharField(
+        label=_("手机号"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={**_TEXT, "inputmode": "tel"}),
+    )
+    attachments = MultipleFileField(
+        label=_("照片"), widget=MultipleFileInput(attrs={"class": "form-control", "accept": "image/*"})
+    )
+    consent = forms.BooleanField(
+        label=_("我已阅读并同意《个人信息处理说明》"),
+        error_messages={"required": _("请阅读并同意个人信息处理说明。")},
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -145,42 +218,82 @@ class TrackForm(forms.Form):
 
 
 class PublicRatingForm(forms.Form):
-    rating = forms.ChoiceField(label=_("评价"), widget=forms.RadioSelect, choices=[
-        (Rating.SATISFIED, Rating.SATISFIED.label),
-        (Rating.BASICALLY_SATISFIED, Rating.BASICALLY_SATISFIED.label),
-        (Rating.UNSATISFIED, Rating.UNSATISFIED.label),
-    ])
-    comment = forms.CharField(label=_("意见（可选）"), max_length=500, required=False,
-                              widget=forms.Textarea(attrs={**_TEXT, "rows": 2}))
+    rating = forms.ChoiceField(
+        label=_("评价"),
+        widget=forms.RadioSelect,
+        choices=[
+            (Rating.SATISFIED, Rating.SATISFIED.label),
+            (Rating.BASICALLY_SATISFIED, Rating.BASICALLY_SATISFIED.label),
+            (Rating.UNSATISFIED, Rating.UNSATISFIED.label),
+        ],
+    )
+    comment = forms.CharField(
+        label=_("意见（可选）"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={**_TEXT, "rows": 2}),
+    )
 
 
 class ActionForm(forms.Form):
     """One form for every action; the fields an action does not use are hidden by the template."""
 
-    note = forms.CharField(label=_("说明"), max_length=5000, required=False,
-                           widget=forms.Textarea(attrs={**_TEXT, "rows": 2}))
-    lead_department = forms.TypedChoiceField(label=_("牵头单位"), required=False, coerce=int, empty_value=None,
-                                             widget=forms.Select(attrs=_SELECT))
-    assisting_departments = forms.TypedMultipleChoiceField(label=_("协办单位"), required=False, coerce=int,
-                                                           widget=forms.SelectMultiple(attrs={**_SELECT, "size": 4}))
-    handle_due_at = forms.DateTimeField(label=_("办理期限"), required=False,
-                                        widget=forms.DateTimeInput(attrs={**_TEXT, "type": "datetime-local"}))
-    until = forms.DateTimeField(label=_("延期至"), required=False,
-                                widget=forms.DateTimeInput(attrs={**_TEXT, "type": "datetime-local"}))
-    rating = forms.ChoiceField(label=_("评价"), required=False, choices=[("", "—")] + [
-        (Rating.SATISFIED, Rating.SATISFIED.label),
-        (Rating.BASICALLY_SATISFIED, Rating.BASICALLY_SATISFIED.label),
-        (Rating.UNSATISFIED, Rating.UNSATISFIED.label),
-    ], widget=forms.Select(attrs=_SELECT))
-    comment = forms.CharField(label=_("评价意见"), max_length=500, required=False, widget=forms.TextInput(attrs=_TEXT))
-    method = forms.ChoiceField(label=_("反馈方式"), required=False, choices=[
-        ("phone", _("电话")), ("sms", _("短信")), ("visit", _("上门")), ("online", _("网上"))],
-        widget=forms.Select(attrs=_SELECT))
-    master = forms.CharField(label=_("主案件编号"), max_length=20, required=False, widget=forms.TextInput(attrs=_TEXT))
-    kind = forms.ChoiceField(label=_("督办类型"), required=False, choices=SupervisionKind.choices,
-                             initial=SupervisionKind.SUPERVISION, widget=forms.Select(attrs=_SELECT))
+    note = forms.CharField(
+        label=_("说明"), max_length=5000, required=False, widget=forms.Textarea(attrs={**_TEXT, "rows": 2})
+    )
+    lead_department = forms.TypedChoiceField(
+        label=_("牵头单位"), required=False, coerce=int, empty_value=None, widget=forms.Select(attrs=_SELECT)
+    )
+    assisting_departments = forms.TypedMultipleChoiceField(
+        label=_("协办单位"),
+        required=False,
+        coerce=int,
+        widget=forms.SelectMultiple(attrs={**_SELECT, "size": 4}),
+    )
+    handle_due_at = forms.DateTimeField(
+        label=_("办理期限"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={**_TEXT, "type": "datetime-local"}),
+    )
+    until = forms.DateTimeField(
+        label=_("延期至"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={**_TEXT, "type": "datetime-local"}),
+    )
+    rating = forms.ChoiceField(
+        label=_("评价"),
+        required=False,
+        choices=[("", "—")]
+        + [
+            (Rating.SATISFIED, Rating.SATISFIED.label),
+            (Rating.BASICALLY_SATISFIED, Rating.BASICALLY_SATISFIED.label),
+            (Rating.UNSATISFIED, Rating.UNSATISFIED.label),
+        ],
+        widget=forms.Select(attrs=_SELECT),
+    )
+    comment = forms.CharField(
+        label=_("评价意见"), max_length=500, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    method = forms.ChoiceField(
+        label=_("反馈方式"),
+        required=False,
+        choices=[("phone", _("电话")), ("sms", _("短信")), ("visit", _("上门")), ("online", _("网上"))],
+        widget=forms.Select(attrs=_SELECT),
+    )
+    master = forms.CharField(
+        label=_("主案件编号"), max_length=20, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    kind = forms.ChoiceField(
+        label=_("督办类型"),
+        required=False,
+        choices=SupervisionKind.choices,
+        initial=SupervisionKind.SUPERVISION,
+        widget=forms.Select(attrs=_SELECT),
+    )
     override_parts = forms.BooleanField(label=_("协办未完成时由中心决定办结"), required=False)
-    attachments = MultipleFileField(label=_("附件"), widget=MultipleFileInput(attrs={"class": "form-control"}))
+    attachments = MultipleFileField(
+        label=_("附件"), widget=MultipleFileInput(attrs={"class": "form-control"})
+    )
 
     # which fields each action shows
     FIELDS: dict[str, tuple[str, ...]] = {
@@ -236,4 +349,6 @@ class ActionForm(forms.Form):
 
 
 class SupervisionReplyForm(forms.Form):
-    text = forms.CharField(label=_("回复内容"), max_length=5000, widget=forms.Textarea(attrs={**_TEXT, "rows": 2}))
+    text = forms.CharField(
+        label=_("回复内容"), max_length=5000, widget=forms.Textarea(attrs={**_TEXT, "rows": 2})
+    )

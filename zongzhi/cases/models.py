@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from zongzhi.core.fields import PathField
 from zongzhi.orgs.models import Department, Grid, Region, RegionLevel
 from zongzhi.orgs.paths import subtree_q
 
@@ -149,7 +150,7 @@ class ResponsibilityRule(models.Model):
         Category, verbose_name=_("事项分类"), on_delete=models.PROTECT, related_name="rules"
     )
     region = models.ForeignKey(Region, verbose_name=_("适用区域"), on_delete=models.PROTECT, related_name="+")
-    region_path = models.CharField(_("区域路径"), max_length=80, db_index=True)
+    region_path = PathField(_("区域路径"), db_index=True)
     lead_department = models.ForeignKey(
         Department, verbose_name=_("牵头单位"), on_delete=models.PROTECT, related_name="lead_rules"
     )
@@ -231,11 +232,11 @@ class Case(models.Model):
     region = models.ForeignKey(
         Region, verbose_name=_("所在区域"), on_delete=models.PROTECT, related_name="cases"
     )
-    region_path = models.CharField(_("区域路径"), max_length=80)
+    region_path = PathField(_("区域路径"))
     owner_region = models.ForeignKey(
         Region, verbose_name=_("承办中心区域"), on_delete=models.PROTECT, related_name="owned_cases"
     )
-    owner_path = models.CharField(_("承办中心路径"), max_length=80)
+    owner_path = PathField(_("承办中心路径"))
     external_ref = models.CharField(_("外部工单号"), max_length=40, blank=True, db_index=True)
     state = models.CharField(_("状态"), max_length=12, choices=CaseState.choices, default=CaseState.REPORTED)
     # assignment
@@ -375,7 +376,7 @@ class CaseEvent(models.Model):
     to_state = models.CharField(_("新状态"), max_length=12, choices=CaseState.choices)
     note = models.TextField(_("说明"), blank=True)
     data = models.JSONField(_("数据"), default=dict, blank=True)
-    region_path = models.CharField(_("区域路径"), max_length=80)
+    region_path = PathField(_("区域路径"))
 
     class Meta:
         verbose_name = _("办理记录")
@@ -419,7 +420,7 @@ class CaseAssignment(models.Model):
     acknowledged_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     part_result = models.TextField(_("协办结果"), blank=True)
     part_done_at = models.DateTimeField(_("协办完成时间"), null=True, blank=True)
-    region_path = models.CharField(_("区域路径"), max_length=80)
+    region_path = PathField(_("区域路径"))
 
     class Meta:
         verbose_name = _("派单对象")
@@ -486,7 +487,7 @@ class Supervision(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    region_path = models.CharField(_("区域路径"), max_length=80, db_index=True)
+    region_path = PathField(_("区域路径"), db_index=True)
 
     class Meta:
         verbose_name = _("督办")
@@ -525,7 +526,7 @@ class CaseAttachment(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("上传人"), null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
-    region_path = models.CharField(_("区域路径"), max_length=80)
+    region_path = PathField(_("区域路径"))
 
     class Meta:
         verbose_name = _("附件")

@@ -61,7 +61,10 @@ def queue_filter(queue: str, now: datetime) -> Q:
         return Q(state__in=OPEN_STATES, remind_at__lte=now, due_at__gte=now) & ~Q(state=CaseState.REPLIED)
     if queue == "supervised":
         return Q(state__in=OPEN_STATES, sla_level__gte=2) | Q(
-            pk__in=Supervision.objects.filter(replied_at__isnull=True).values("case_id")
+            # 督办 only: a reminder (催办) is not a supervision (as in the department queue)
+            pk__in=Supervision.objects.filter(replied_at__isnull=True)
+            .exclude(kind="reminder")
+            .values("case_id")
         )
     if queue == "to_reply":
         return Q(state=CaseState.RESOLVED)
@@ -134,7 +137,12 @@ def case_list(user: Any, f: CaseFilters, *, now: datetime | None = None) -> Quer
         qs = qs.filter(created_at__lt=end)
     if f.text:
         text = f.text.strip()
-        qs = qs.filter(Q(number=text.upper()) | Q(title__contains=text) | Q(address__contains=text) | Q(external_ref=text))
+        qs = qs.filter(
+            Q(number=text.upper())
+            | Q(title__contains=text)
+            | Q(address__contains=text)
+            | Q(external_ref=text)
+        )
     return qs.select_related("category", "category__parent", "region", "lead_department").order_by(
         *ORDERINGS.get(f.order, ORDERINGS["due"])
     )
@@ -149,7 +157,9 @@ def queue_counts(user: Any, *, mine: bool = True, now: datetime | None = None) -
 
 
 def department_ids_of(user: Any) -> list[int]:
-    return sorted({g.department_id for g in grants_with(user, Perm.CASE_HANDLE) if g.department_id is not None})
+    return sorted(
+        {g.department_id for g in grants_with(user, Perm.CASE_HANDLE) if g.department_id is not None}
+    )
 
 
 def department_queue(user: Any, queue: str, *, now: datetime | None = None) -> QuerySet[Case]:
@@ -162,7 +172,9 @@ def department_queue(user: Any, queue: str, *, now: datetime | None = None) -> Q
     elif queue == "handling":
         qs = qs.filter(state=CaseState.HANDLING, lead_department_id__in=depts)
     elif queue == "overdue":
-        qs = qs.filter(state__in=[CaseState.DISPATCHED, CaseState.HANDLING], lead_department_id__in=depts, due_at__lt=now)
+        qs = qs.filter(
+            state__in=[CaseState.DISPATCHED, CaseState.HANDLING], lead_department_id__in=depts, due_at__lt=now
+        )
     elif queue == "parts":
         qs = qs.filter(
             state__in=[CaseState.DISPATCHED, CaseState.HANDLING],
@@ -223,7 +235,9 @@ def actions_for(user: Any, case: Case) -> list[str]:
     return result
 
 
-def categories_matching(text: str | None, *, include_inactive: bool = False, limit: int = 500) -> list[Category]:
+def categories_matching(
+    text: str | None, *, include_inactive: bool = False, limit: int = 500
+) -> list[Category]:
     """Catalogue search-as-you-type: code, name or keywords contain ``text``."""
     qs = Category.objects.select_related("parent")
     if not include_inactive:
@@ -241,8 +255,15 @@ _NEAR_DEG = 0.0045
 
 
 def similar_open_cases(
-    user: Any, *, title: str = "", region_code: str = "", lon: float | None = None, lat: float | None = None,
-    exclude_id: int | None = None, days: int = 30, limit: int = 8,
+    user: Any,
+    *,
+    title: str = "",
+    region_code: str = "",
+    lon: float | None = None,
+    lat: float | None = None,
+    exclude_id: int | None = None,
+    days: int = 30,
+    limit: int = 8,
 ) -> list[Case]:
     """Open cases that may be the same matter: within ~500 m, or in the same region with a title
     sharing a 2-character word, reported in the last ``days`` days."""
@@ -269,11 +290,18 @@ def similar_open_cases(
 
 def similar_cases(user: Any, case: Case) -> list[Case]:
     """For the detail page: the master, the duplicates, and possible duplicates still open."""
-    related = list(visible_cases(user).filter(Q(master=case) | Q(pk=case.master_id or 0)).select_related("region"))
+    related = list(
+        visible_cases(user).filter(Q(master=case) | Q(pk=case.master_id or 0)).select_related("region")
+    )
     if case.is_open:
         seen = {c.pk for c in related}
         for c in similar_open_cases(
-            user, title=case.title, region_code=case.region.code, lon=case.lon, lat=case.lat, exclude_id=case.pk
+            user,
+            title=case.title,
+            region_code=case.region.code,
+            lon=case.lon,
+            lat=case.lat,
+            exclude_id=case.pk,
         ):
             if c.pk not in seen:
                 related.append(c)

@@ -134,15 +134,30 @@ def _set_due(case: Case, start: datetime, due: datetime | None, now: datetime) -
     case.next_sla_at = deadlines.next_check_at(0, t)
 
 
+def _handle_clock_start(case: Case) -> datetime:
+    """When the handling deadline was computed: at the dispatch, for a stage started by the
+    acknowledgement; at the reopen, for a stage started by a reopen."""
+    if case.dispatched_at is not None and case.acknowledged_at == case.stage_started_at:
+        return case.dispatched_at
+    return case.stage_started_at
+
+
 def _start_clock(case: Case, stage: str, now: datetime) -> None:
     case.stage = stage
     case.stage_seq += 1
     case.stage_started_at = now
     case.due_overridden = False
     if stage == Stage.HANDLE and case.handle_due_at is not None:
-        policy, due = deadlines.StagePolicy("h", 0), case.handle_due_at
-        case.due_overridden = True
-        case.stage_policy = ""
+        # The deadline fixed at dispatch (or reopen). When it is the category's policy it stays
+        # policy-driven (a calendar change may move it: ``deadlines_recompute``); a deadline set by
+        # hand is kept as it is.
+        due = case.handle_due_at
+        policy, policy_due = _policy_due(case, Stage.HANDLE, _handle_clock_start(case))
+        if policy is not None and policy_due == due:
+            case.stage_policy = policy.encode()
+        else:
+            case.due_overridden = True
+            case.stage_policy = ""
     else:
         policy, due = _policy_due(case, stage, now)
         case.stage_policy = policy.encode() if policy else ""
@@ -423,7 +438,7 @@ def case_report(
                 return ReportResult(case=found, tracking_code=None, created=False)
         raise
     if not data.resolved_on_site:
-        transaction.on_commit(lambda: _notify_center(case, _("新事件待受理"), Perm.CASE_ACCEPT))
+        transaction.on_commit(lambda: _notify_center(case, _("新事件待受理"), Perm.CASE_ACCEPT), robust=True)
     return ReportResult(case=case, tracking_code=tracking_code, created=True)
 
 
@@ -566,7 +581,8 @@ def case_transition(
             _system_transition(case, follow_action, follow_note, now)
             case.save()
     for callback in ctx.after:
-        transaction.on_commit(callback)
+        # robust: the action is committed; a failing notification is logged, not reported as a failure
+        transaction.on_commit(callback, robust=True)
     return case
 
 
@@ -847,7 +863,14 @@ def _h_approve_extension(ctx: Ctx) -> None:
     case.extension_pending = False
     case.extension_requested_until = None
     case.due_overridden = True
+    level = case.sla_level
     _set_due(case, case.stage_started_at, until, ctx.now)
+    # Notices already raised in this stage stay raised (one per stage and kind, as after a
+    # recompute); the next check follows from them against the new deadline.
+    case.sla_level = level
+    case.next_sla_at = deadlines.next_check_at(
+        level, deadlines.Thresholds(due_at=until, remind_at=case.remind_at, list_at=case.list_at)  # type: ignore[arg-type]
+    )
 
 
 def _h_reject_extension(ctx: Ctx) -> None:
@@ -1190,7 +1213,7 @@ def _sweep_batch(rows: list[tuple[Any, ...]], now: datetime, report: SweepReport
             report.archived += 1
     if notices:
         case_ids = sorted({n.case_id for n in notices if n.kind != SupervisionKind.REMINDER})
-        transaction.on_commit(lambda: _notify_sweep(case_ids))
+        transaction.on_commit(lambda: _notify_sweep(case_ids, now))
 
 
 def _sweep_reason(level: int, stage: str) -> str:
@@ -1224,12 +1247,15 @@ def deadlines_recompute(*, actor: Any, now: datetime | None = None) -> int:
             policy = deadlines.StagePolicy.decode(case.stage_policy)
             if policy is None or case.due_overridden:
                 continue
-            due = deadlines.due_at(case.stage_started_at, policy, current_calendar().is_workday)
+            start = _handle_clock_start(case) if case.stage == Stage.HANDLE else case.stage_started_at
+            due = deadlines.due_at(start, policy, current_calendar().is_workday)
             if due == case.due_at:
                 continue
             old_due = case.due_at
             level = case.sla_level
             _set_due(case, case.stage_started_at, due, now)
+            if case.stage == Stage.HANDLE:
+                case.handle_due_at = due
             t = deadlines.Thresholds(due_at=case.due_at, remind_at=case.remind_at, list_at=case.list_at)  # type: ignore[arg-type]
             # levels already raised stay raised; the next check follows from them
             case.sla_level = level
@@ -1385,9 +1411,20 @@ def _rule_write(
 # --- catalogue -------------------------------------------------------------------------------------------------
 
 _CATEGORY_FIELDS = (
-    "name", "default_kind", "accept_hours", "dispatch_hours", "urgent_dispatch_hours", "acknowledge_hours",
-    "urgent_acknowledge_hours", "handle_days", "complex_handle_days", "urgent_handle_hours", "reply_hours",
-    "is_complex", "is_active", "keywords",
+    "name",
+    "default_kind",
+    "accept_hours",
+    "dispatch_hours",
+    "urgent_dispatch_hours",
+    "acknowledge_hours",
+    "urgent_acknowledge_hours",
+    "handle_days",
+    "complex_handle_days",
+    "urgent_handle_hours",
+    "reply_hours",
+    "is_complex",
+    "is_active",
+    "keywords",
 )
 
 
@@ -1398,7 +1435,9 @@ def _require_catalogue_manager(actor: Any) -> None:
         raise PermissionDeniedError(_("无权维护事项目录。"))
 
 
-def category_create(*, actor: User | None, code: str, name: str, parent_code: str | None = None, **fields: Any) -> Category:
+def category_create(
+    *, actor: User | None, code: str, name: str, parent_code: str | None = None, **fields: Any
+) -> Category:
     """A new catalogue entry. A sub-category takes its parent's deadline policy for fields not given."""
     from zongzhi.core.audit import audit_record
 
@@ -1410,7 +1449,11 @@ def category_create(*, actor: User | None, code: str, name: str, parent_code: st
         parent = Category.objects.filter(code=parent_code, parent__isnull=True).first()
         if parent is None:
             raise FieldError("parent_code", _("大类不存在（目录只有两级）。"), code="not_found")
-    values = {f: getattr(parent, f) for f in _CATEGORY_FIELDS if parent is not None and f not in ("name", "keywords")}
+    values = {
+        f: getattr(parent, f)
+        for f in _CATEGORY_FIELDS
+        if parent is not None and f not in ("name", "keywords")
+    }
     values.update({k: v for k, v in fields.items() if k in _CATEGORY_FIELDS})
     values["name"] = name.strip()
     if not values["name"]:
@@ -1432,7 +1475,9 @@ def category_update(*, actor: User | None, category: Category, changes: dict[str
         for k, v in changed.items():
             setattr(category, k, v)
         category.save()
-        audit_record(actor=actor or "system", action="category.update", obj=category, data={"changed": sorted(changed)})
+        audit_record(
+            actor=actor or "system", action="category.update", obj=category, data={"changed": sorted(changed)}
+        )
     return category
 
 
@@ -1445,7 +1490,9 @@ def catalogue_load_defaults(*, actor: User | None = None) -> tuple[int, int]:
     for order, (code, name, kind, policy, children) in enumerate(DEFAULT_CATALOGUE):
         parent = Category.objects.filter(code=code).first()
         if parent is None:
-            parent = category_create(actor=actor, code=code, name=name, default_kind=kind, sort_order=order * 100, **policy)
+            parent = category_create(
+                actor=actor, code=code, name=name, default_kind=kind, sort_order=order * 100, **policy
+            )
             created += 1
         else:
             kept += 1
@@ -1454,8 +1501,13 @@ def catalogue_load_defaults(*, actor: User | None = None) -> tuple[int, int]:
                 kept += 1
                 continue
             category_create(
-                actor=actor, code=child_code, name=child_name, parent_code=parent.code, keywords=keywords,
-                sort_order=order * 100 + i + 1, **child_policy,
+                actor=actor,
+                code=child_code,
+                name=child_name,
+                parent_code=parent.code,
+                keywords=keywords,
+                sort_order=order * 100 + i + 1,
+                **child_policy,
             )
             created += 1
     return created, kept
@@ -1501,9 +1553,12 @@ def _notify_supervision(notice_ids: list[int]) -> None:
         _notify_center(notice.case, str(notice.get_kind_display()), Perm.CASE_DISPATCH)
 
 
-def _notify_sweep(case_ids: list[int]) -> None:
+def _notify_sweep(case_ids: list[int], created_at: datetime) -> None:
+    """Send the notices this sweep raised (not the earlier, still unanswered ones again)."""
     ids = list(
-        Supervision.objects.filter(case_id__in=case_ids, is_manual=False, replied_at__isnull=True)
+        Supervision.objects.filter(
+            case_id__in=case_ids, is_manual=False, replied_at__isnull=True, created_at=created_at
+        )
         .exclude(kind=SupervisionKind.REMINDER)
         .values_list("pk", flat=True)
     )
@@ -1511,21 +1566,21 @@ def _notify_sweep(case_ids: list[int]) -> None:
 
 
 __all__ = [
+    "SAME",
+    "SYSTEM_ACTIONS",
     "ReportInput",
     "ReportResult",
-    "SYSTEM_ACTIONS",
-    "SAME",
+    "case_rate_public",
     "case_report",
     "case_transition",
-    "case_rate_public",
-    "deadlines_recompute",
-    "public_case",
     "catalogue_load_defaults",
     "category_create",
     "category_update",
+    "deadlines_recompute",
+    "public_case",
     "rule_create",
-    "rule_revise",
     "rule_in_force",
+    "rule_revise",
     "sla_sweep",
     "subtree_q",
     "supervision_reply",

@@ -14,4 +14,9 @@ def periodic_sla_sweep() -> dict[str, int]:
     """Every minute; a lock keeps two consumers from sweeping at once (the sweep is idempotent
     anyway: compare-and-set updates and one notice per case, stage and level)."""
     r = sla_sweep()
-    return {"examined": r.examined, "reminders": r.reminders, "supervisions": r.supervisions, "listed": r.listed}
+    return {
+        "examined": r.examined,
+        "reminders": r.reminders,
+        "supervisions": r.supervisions,
+        "listed": r.listed,
+    }

@@ -12,7 +12,11 @@ urlpatterns = [
     path("cases/similar/", views.similar_hints, name="similar-hints"),
     path("cases/<int:case_id>/", views.case_detail, name="case-detail"),
     path("cases/<int:case_id>/actions/<str:action>/", views.case_action, name="case-action"),
-    path("cases/<int:case_id>/attachments/<int:attachment_id>/", views.attachment_download, name="case-attachment"),
+    path(
+        "cases/<int:case_id>/attachments/<int:attachment_id>/",
+        views.attachment_download,
+        name="case-attachment",
+    ),
     path("supervisions/<int:supervision_id>/reply/", views.supervision_reply, name="supervision-reply"),
     path("desk/", views.desk, name="desk"),
     path("m/", views.mobile_home, name="mobile-home"),

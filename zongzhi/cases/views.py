@@ -142,15 +142,34 @@ def _department_choices(user: Any, case: Case) -> list[tuple[int, str]]:
     return [(d.pk, d.name) for d in qs.order_by("region_path", "name")[:500]]
 
 
-def _detail_context(request: HttpRequest, case: Case, forms: dict[str, ActionForm] | None = None) -> dict[str, Any]:
+PRIMARY_ACTIONS = ("accept", "dispatch", "acknowledge", "resolve", "reply", "approve_extension", "rate")
+
+
+def _detail_context(
+    request: HttpRequest, case: Case, forms: dict[str, ActionForm] | None = None
+) -> dict[str, Any]:
     allowed = selectors.actions_for(request.user, case)
     departments = _department_choices(request.user, case) if "dispatch" in allowed else []
+    # The step that moves the case forward comes first and is the highlighted button (hotkey 1);
+    # side actions (退回, 合并, 上报, 督办 …) follow in the workflow table's order.
+    primary = next((a for a in PRIMARY_ACTIONS if a in allowed), None)
+    ordered = ([primary] if primary else []) + [a for a in allowed if a != primary]
     action_forms = []
-    for action in allowed:
+    for action in ordered:
         form = (forms or {}).get(action) or ActionForm(prefix=action, departments=departments)
         t = BY_ACTION[action]
-        action_forms.append({"action": action, "label": t.label, "form": form,
-                             "fields": ActionForm.fields_for(action), "note_required": t.note_required})
+        names = ActionForm.fields_for(action)
+        action_forms.append(
+            {
+                "action": action,
+                "label": t.label,
+                "form": form,
+                "fields": names,
+                "bound_fields": [form[n] for n in names],  # in the order the action lists them
+                "note_required": t.note_required,
+                "primary": action == primary,
+            }
+        )
     suggestion = None
     if "dispatch" in allowed:
         suggestion = services.rule_in_force(case.category, case.region_path, timezone.localdate())
@@ -185,7 +204,9 @@ def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse
     case = selectors.case_detail(request.user, case_id)
     if action not in BY_ACTION:
         raise Http404
-    form = ActionForm(request.POST, request.FILES, prefix=action, departments=_department_choices(request.user, case))
+    form = ActionForm(
+        request.POST, request.FILES, prefix=action, departments=_department_choices(request.user, case)
+    )
     if form.is_valid():
         try:
             services.case_transition(
@@ -202,7 +223,10 @@ def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse
                 raise Http404 from exc
             apply_error(form, exc)
         else:
-            messages.success(request, _("已%(action)s：%(number)s") % {"action": BY_ACTION[action].label, "number": case.number})
+            messages.success(
+                request,
+                _("已%(action)s：%(number)s") % {"action": BY_ACTION[action].label, "number": case.number},
+            )
             return redirect("case-detail", case_id=case.pk)
     case = selectors.case_detail(request.user, case_id)
     response = render(request, "cases/case_detail.html", _detail_context(request, case, {action: form}))
@@ -217,8 +241,12 @@ def supervision_reply(request: HttpRequest, supervision_id: int) -> HttpResponse
     form = SupervisionReplyForm(request.POST)
     if form.is_valid():
         try:
-            services.supervision_reply(actor=request.user, supervision_id=notice.pk,  # type: ignore[arg-type]
-                                       text=form.cleaned_data["text"], ip=client_ip(request))
+            services.supervision_reply(
+                actor=request.user,
+                supervision_id=notice.pk,  # type: ignore[arg-type]
+                text=form.cleaned_data["text"],
+                ip=client_ip(request),
+            )
             messages.success(request, _("督办已回复。"))
         except DomainError as exc:
             if exc.status == 404:
@@ -235,8 +263,12 @@ def attachment_download(request: HttpRequest, case_id: int, attachment_id: int) 
     """Attachments are served only through the scoping layer, never from a public media URL."""
     attachment = get_visible_or_404(request.user, CaseAttachment, pk=attachment_id, case_id=case_id)
     inline = attachment.content_type.startswith("image/") or attachment.content_type == "application/pdf"
-    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type,
-                            as_attachment=not inline, filename=attachment.original_name)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type,
+        as_attachment=not inline,
+        filename=attachment.original_name,
+    )
     response["Cache-Control"] = "private, max-age=300"
     return response
 
@@ -256,11 +288,21 @@ def case_new(request: HttpRequest) -> HttpResponse:
             result = services.case_report(
                 actor=request.user,  # type: ignore[arg-type]
                 data=services.ReportInput(
-                    channel=d["channel"], kind=d["kind"], title=d["title"], description=d["description"],
-                    category_code=d["category"] or None, urgency=d["urgency"], region_code=d["region"],
-                    reporter_name=d["reporter_name"], reporter_phone=d["reporter_phone"],
-                    is_anonymous=d["is_anonymous"], address=d["address"], lon=d["lon"], lat=d["lat"],
-                    external_ref=d["external_ref"], attachments=to_uploads(d["attachments"]),
+                    channel=d["channel"],
+                    kind=d["kind"],
+                    title=d["title"],
+                    description=d["description"],
+                    category_code=d["category"] or None,
+                    urgency=d["urgency"],
+                    region_code=d["region"],
+                    reporter_name=d["reporter_name"],
+                    reporter_phone=d["reporter_phone"],
+                    is_anonymous=d["is_anonymous"],
+                    address=d["address"],
+                    lon=d["lon"],
+                    lat=d["lat"],
+                    external_ref=d["external_ref"],
+                    attachments=to_uploads(d["attachments"]),
                 ),
                 idempotency_key=request.POST.get("idempotency_key") or None,
                 ip=client_ip(request),
@@ -278,7 +320,9 @@ def case_new(request: HttpRequest) -> HttpResponse:
     status = 422 if request.method == "POST" else 200
     import uuid
 
-    return render(request, "cases/case_new.html", {"form": form, "idempotency_key": uuid.uuid4().hex}, status=status)
+    return render(
+        request, "cases/case_new.html", {"form": form, "idempotency_key": uuid.uuid4().hex}, status=status
+    )
 
 
 @login_required
@@ -334,7 +378,9 @@ def desk(request: HttpRequest) -> HttpResponse:
     if queue not in selectors.DEPARTMENT_QUEUES:
         queue = "to_acknowledge"
     counts = {k: selectors.department_queue(request.user, k).count() for k in selectors.DEPARTMENT_QUEUES}
-    page = Paginator(selectors.department_queue(request.user, queue), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.department_queue(request.user, queue), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {
         "page": page,
         "queue": queue,
@@ -357,7 +403,11 @@ def _my_grids(user: Any) -> Any:
 @require_GET
 def mobile_home(request: HttpRequest) -> HttpResponse:
     grids = list(_my_grids(request.user))
-    mine = Case.objects.filter(reporter_user=request.user).select_related("category").order_by("-created_at")[:20]
+    mine = (
+        Case.objects.filter(reporter_user=request.user)
+        .select_related("category")
+        .order_by("-created_at")[:20]
+    )
     grid_ids = [m.grid_id for m in grids]
     open_in_grid = (
         visible_to(request.user, Case)
@@ -365,8 +415,11 @@ def mobile_home(request: HttpRequest) -> HttpResponse:
         .select_related("category")
         .order_by("due_at")[:30]
     )
-    return render(request, "cases/mobile_home.html",
-                  {"grids": grids, "mine": mine, "open_in_grid": open_in_grid, "now": timezone.now()})
+    return render(
+        request,
+        "cases/mobile_home.html",
+        {"grids": grids, "mine": mine, "open_in_grid": open_in_grid, "now": timezone.now()},
+    )
 
 
 @login_required
@@ -383,10 +436,19 @@ def mobile_report(request: HttpRequest) -> HttpResponse:
             result = services.case_report(
                 actor=request.user,  # type: ignore[arg-type]
                 data=services.ReportInput(
-                    channel="patrol", kind=d["kind"], title=d["title"], description=d["description"],
-                    category_code=d["category"] or None, urgency=d["urgency"], region_code=d["region"],
-                    is_anonymous=True, address=d["address"], lon=d["lon"], lat=d["lat"],
-                    resolved_on_site=d["resolved_on_site"], result=d["result"],
+                    channel="patrol",
+                    kind=d["kind"],
+                    title=d["title"],
+                    description=d["description"],
+                    category_code=d["category"] or None,
+                    urgency=d["urgency"],
+                    region_code=d["region"],
+                    is_anonymous=True,
+                    address=d["address"],
+                    lon=d["lon"],
+                    lat=d["lat"],
+                    resolved_on_site=d["resolved_on_site"],
+                    result=d["result"],
                     attachments=to_uploads(d["attachments"]),
                 ),
                 idempotency_key=request.POST.get("idempotency_key") or None,
@@ -399,9 +461,12 @@ def mobile_report(request: HttpRequest) -> HttpResponse:
             return redirect("mobile-home")
     import uuid
 
-    return render(request, "cases/mobile_report.html",
-                  {"form": form, "grids": grids, "idempotency_key": uuid.uuid4().hex},
-                  status=422 if request.method == "POST" else 200)
+    return render(
+        request,
+        "cases/mobile_report.html",
+        {"form": form, "grids": grids, "idempotency_key": uuid.uuid4().hex},
+        status=422 if request.method == "POST" else 200,
+    )
 
 
 # --- citizens (no account) ----------------------------------------------------------------------------------------------
@@ -420,8 +485,10 @@ def _public_regions() -> Any:
 def _public_form(data: Any = None, files: Any = None) -> PublicReportForm:
     form = PublicReportForm(data, files)
     form.fields["category"].widget.choices = [("", _("请选择（可不选）"))] + [  # type: ignore[attr-defined]
-        (c.code, str(c)) for c in Category.objects.filter(is_active=True, parent__isnull=False)
-        .select_related("parent").order_by("sort_order")
+        (c.code, str(c))
+        for c in Category.objects.filter(is_active=True, parent__isnull=False)
+        .select_related("parent")
+        .order_by("sort_order")
     ]
     form.fields["region"].widget.choices = [("", _("请选择"))] + [  # type: ignore[attr-defined]
         (r.code, f"{r.parent.name if r.parent else ''} {r.name}") for r in _public_regions()
@@ -438,10 +505,18 @@ def public_report(request: HttpRequest) -> HttpResponse:
             result = services.case_report(
                 actor=None,
                 data=services.ReportInput(
-                    channel="web", kind="appeal", title=d["title"], description=d["description"],
-                    category_code=d["category"] or None, region_code=d["region"],
-                    reporter_name=d["reporter_name"], reporter_phone=d["reporter_phone"],
-                    is_anonymous=d["is_anonymous"], address=d["address"], lon=d["lon"], lat=d["lat"],
+                    channel="web",
+                    kind="appeal",
+                    title=d["title"],
+                    description=d["description"],
+                    category_code=d["category"] or None,
+                    region_code=d["region"],
+                    reporter_name=d["reporter_name"],
+                    reporter_phone=d["reporter_phone"],
+                    is_anonymous=d["is_anonymous"],
+                    address=d["address"],
+                    lon=d["lon"],
+                    lat=d["lat"],
                     attachments=to_uploads(d["attachments"]),
                 ),
                 ip=client_ip(request),
@@ -449,10 +524,14 @@ def public_report(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             apply_error(form, exc)
         else:
-            request.session["zz_public_receipt"] = {"number": result.case.number, "code": result.tracking_code}
+            request.session["zz_public_receipt"] = {
+                "number": result.case.number,
+                "code": result.tracking_code,
+            }
             return redirect("public-done")
-    return render(request, "cases/public_report.html", {"form": form},
-                  status=422 if request.method == "POST" else 200)
+    return render(
+        request, "cases/public_report.html", {"form": form}, status=422 if request.method == "POST" else 200
+    )
 
 
 @require_GET
@@ -478,8 +557,10 @@ def public_track(request: HttpRequest) -> HttpResponse:
             if request.method == "POST" and rating_form.is_valid():
                 try:
                     services.case_rate_public(
-                        number=case.number, code=form.cleaned_data["code"],
-                        rating=rating_form.cleaned_data["rating"], comment=rating_form.cleaned_data["comment"],
+                        number=case.number,
+                        code=form.cleaned_data["code"],
+                        rating=rating_form.cleaned_data["rating"],
+                        comment=rating_form.cleaned_data["comment"],
                         ip=client_ip(request),
                     )
                 except DomainError as exc:

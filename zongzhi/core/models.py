@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .fields import PathField
+
 
 class AppendOnlyError(RuntimeError):
     pass
@@ -39,7 +41,7 @@ class AuditLog(models.Model):
     object_type = models.CharField(_("对象类型"), max_length=64, blank=True)
     object_id = models.CharField(_("对象标识"), max_length=64, blank=True)
     object_repr = models.CharField(_("对象"), max_length=200, blank=True)
-    region_path = models.CharField(_("区域路径"), max_length=80, blank=True, db_index=True)
+    region_path = PathField(_("区域路径"), blank=True, db_index=True)
     ip = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
     data = models.JSONField(_("详情"), default=dict, blank=True)
     prev_hash = models.CharField(_("前一条摘要"), max_length=64)

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from zongzhi.core.fields import PathField
+
 from .paths import subtree_q
 from .roles import Role
 
@@ -38,9 +40,14 @@ class Region(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     level = models.CharField(_("层级"), max_length=10, choices=RegionLevel.choices, db_index=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级区域"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("上级区域"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
-    path = models.CharField(_("区域路径"), max_length=80, unique=True)
+    path = PathField(_("区域路径"), unique=True)
     boundary_geojson = models.TextField(_("边界（GeoJSON）"), blank=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -67,10 +74,12 @@ class Center(models.Model):
 
     scope_perm = "org.view"
 
-    region = models.OneToOneField(Region, verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="center")
+    region = models.OneToOneField(
+        Region, verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="center"
+    )
     name = models.CharField(_("名称"), max_length=120)
     kind = models.CharField(_("类型"), max_length=16, choices=CenterKind.choices, default=CenterKind.CENTER)
-    region_path = models.CharField(_("区域路径"), max_length=80, db_index=True)
+    region_path = PathField(_("区域路径"), db_index=True)
     phone = models.CharField(_("值班电话"), max_length=32, blank=True)
     address = models.CharField(_("地址"), max_length=200, blank=True)
 
@@ -112,11 +121,15 @@ class Department(models.Model):
 
     scope_perm = "org.view"
 
-    region = models.ForeignKey(Region, verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="departments")
-    region_path = models.CharField(_("区域路径"), max_length=80, db_index=True)
+    region = models.ForeignKey(
+        Region, verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="departments"
+    )
+    region_path = PathField(_("区域路径"), db_index=True)
     name = models.CharField(_("名称"), max_length=120)
     short_name = models.CharField(_("简称"), max_length=40, blank=True)
-    kind = models.CharField(_("类别"), max_length=32, choices=DepartmentKind.choices, default=DepartmentKind.OTHER)
+    kind = models.CharField(
+        _("类别"), max_length=32, choices=DepartmentKind.choices, default=DepartmentKind.OTHER
+    )
     posted_to_center = models.BooleanField(_("派驻综治中心"), default=False)
     phone = models.CharField(_("联系电话"), max_length=32, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
@@ -125,7 +138,9 @@ class Department(models.Model):
         verbose_name = _("职能部门")
         verbose_name_plural = _("职能部门")
         ordering = ["region_path", "name"]
-        constraints = [models.UniqueConstraint(fields=["region", "name"], name="department_unique_name_in_region")]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="department_unique_name_in_region")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -137,7 +152,12 @@ class User(AbstractUser):
     display_name = models.CharField(_("姓名"), max_length=60, blank=True)
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
     department = models.ForeignKey(
-        Department, verbose_name=_("所属部门"), null=True, blank=True, on_delete=models.SET_NULL, related_name="staff"
+        Department,
+        verbose_name=_("所属部门"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="staff",
     )
     failed_login_count = models.PositiveIntegerField(_("连续登录失败次数"), default=0)
     locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
@@ -168,10 +188,17 @@ class RoleGrant(models.Model):
 
     user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="grants")
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
-    region = models.ForeignKey(Region, verbose_name=_("区域"), on_delete=models.PROTECT, related_name="grants")
-    region_path = models.CharField(_("区域路径"), max_length=80, db_index=True)
+    region = models.ForeignKey(
+        Region, verbose_name=_("区域"), on_delete=models.PROTECT, related_name="grants"
+    )
+    region_path = PathField(_("区域路径"), db_index=True)
     department = models.ForeignKey(
-        Department, verbose_name=_("部门"), null=True, blank=True, on_delete=models.CASCADE, related_name="grants"
+        Department,
+        verbose_name=_("部门"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="grants",
     )
     granted_by = models.ForeignKey(
         User, verbose_name=_("授权人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -182,7 +209,9 @@ class RoleGrant(models.Model):
         verbose_name = _("角色授权")
         verbose_name_plural = _("角色授权")
         constraints = [
-            models.UniqueConstraint(fields=["user", "role", "region"], name="rolegrant_unique_user_role_region"),
+            models.UniqueConstraint(
+                fields=["user", "role", "region"], name="rolegrant_unique_user_role_region"
+            ),
             models.CheckConstraint(
                 condition=~Q(role=Role.DEPARTMENT_HANDLER) | Q(department__isnull=False),
                 name="rolegrant_handler_has_department",
@@ -206,7 +235,7 @@ class Grid(models.Model):
     village = models.ForeignKey(
         Region, verbose_name=_("所属村（社区）"), on_delete=models.PROTECT, related_name="grids"
     )
-    region_path = models.CharField(_("区域路径"), max_length=80, db_index=True)
+    region_path = PathField(_("区域路径"), db_index=True)
     polygon_geojson = models.TextField(_("边界（GeoJSON）"), blank=True)
     min_lon = models.FloatField(null=True, blank=True)
     min_lat = models.FloatField(null=True, blank=True)
@@ -243,11 +272,17 @@ class Employment(models.TextChoices):
 class GridMembership(models.Model):
     scope_perm = "grid.view"
 
-    grid = models.ForeignKey(Grid, verbose_name=_("网格"), on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(User, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="grid_memberships")
-    region_path = models.CharField(_("区域路径"), max_length=80, db_index=True)
+    grid = models.ForeignKey(
+        Grid, verbose_name=_("网格"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        User, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="grid_memberships"
+    )
+    region_path = PathField(_("区域路径"), db_index=True)
     role = models.CharField(_("网格角色"), max_length=16, choices=GridRole.choices, default=GridRole.WORKER)
-    employment = models.CharField(_("用工形式"), max_length=16, choices=Employment.choices, default=Employment.FULL_TIME)
+    employment = models.CharField(
+        _("用工形式"), max_length=16, choices=Employment.choices, default=Employment.FULL_TIME
+    )
     agency = models.CharField(_("派出单位"), max_length=120, blank=True)
     since = models.DateField(_("入格日期"), null=True, blank=True)
 
@@ -268,7 +303,9 @@ class GridMembership(models.Model):
 class ApiToken(models.Model):
     """A bearer token for integrations. Only its SM3 digest is stored; the clear token is shown once."""
 
-    user = models.ForeignKey(User, verbose_name=_("所属用户"), on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        User, verbose_name=_("所属用户"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(_("用途"), max_length=100)
     prefix = models.CharField(_("前缀"), max_length=12, db_index=True)
     digest = models.CharField(_("摘要"), max_length=64, unique=True)
@@ -286,5 +323,3 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
-
-

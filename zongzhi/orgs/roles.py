@@ -70,7 +70,6 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.CALENDAR_MANAGE,
             Perm.CATALOGUE_MANAGE,
             Perm.GRID_MANAGE,
-            Perm.TOKEN_MANAGE,
         }
     ),
     Role.SECURITY_ADMIN: frozenset(_CONFIG | {Perm.USER_VIEW, Perm.GRANT_MANAGE, Perm.TOKEN_MANAGE}),

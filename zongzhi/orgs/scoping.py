@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -107,11 +108,13 @@ def visible_to(user: Any, qs_or_model: QuerySet[M] | type[M], perm: str | None =
     return qs.filter(scope_filter(model, user, perm))
 
 
-def get_visible_or_404(user: Any, qs_or_model: QuerySet[M] | type[M], perm: str | None = None, **lookup: Any) -> M:
+def get_visible_or_404(
+    user: Any, qs_or_model: QuerySet[M] | type[M], perm: str | None = None, **lookup: Any
+) -> M:
     """One visible row or ``Http404`` — the same answer for "absent" and "outside your scope"."""
     try:
         return visible_to(user, qs_or_model, perm).get(**lookup)
-    except (qs_or_model.model if isinstance(qs_or_model, QuerySet) else qs_or_model).DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:
         raise Http404 from exc
 
 

@@ -43,10 +43,16 @@ def time_left(case: Any, now: datetime) -> str:
         return ""
     delta = (due - now).total_seconds()
     if delta < 0:
-        return format_html('<span class="badge text-bg-danger" data-sla="overdue">{} {}</span>', _("超期"), _span(delta))
+        return format_html(
+            '<span class="badge text-bg-danger" data-sla="overdue">{} {}</span>', _("超期"), _span(delta)
+        )
     if case.remind_at and now >= case.remind_at:
-        return format_html('<span class="badge text-bg-warning" data-sla="due_soon">{} {}</span>', _("临期"), _span(delta))
-    return format_html('<span class="badge text-bg-light border" data-sla="ok">{} {}</span>', _("剩余"), _span(delta))
+        return format_html(
+            '<span class="badge text-bg-warning" data-sla="due_soon">{} {}</span>', _("临期"), _span(delta)
+        )
+    return format_html(
+        '<span class="badge text-bg-light border" data-sla="ok">{} {}</span>', _("剩余"), _span(delta)
+    )
 
 
 @register.simple_tag

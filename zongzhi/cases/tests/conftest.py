@@ -78,7 +78,9 @@ def world(db) -> World:  # type: ignore[no-untyped-def]
         director=make_user(Role.CENTER_DIRECTOR, r["A"], username="dir_a"),
         handler=make_user(Role.DEPARTMENT_HANDLER, r["A"], department=police, username="police_a"),
         housing_handler=make_user(Role.DEPARTMENT_HANDLER, r["A"], department=housing, username="housing_a"),
-        other_handler=make_user(Role.DEPARTMENT_HANDLER, r["B"], department=other_police, username="police_b"),
+        other_handler=make_user(
+            Role.DEPARTMENT_HANDLER, r["B"], department=other_police, username="police_b"
+        ),
         sibling_operator=make_user(Role.CENTER_OPERATOR, r["B"], username="op_b"),
         city_leader=make_user(Role.LEADER_VIEWER, r["C"], username="leader_c"),
         grid_worker=make_user(Role.GRID_WORKER, r["A1a"], username="gw_a1a"),

@@ -61,16 +61,29 @@ def act(world: Any, who: Any, case: Case | int, action: str, note: str = "", **d
     return services.case_transition(actor=user, case_id=case_id, action=action, note=note, data=data)
 
 
-def drive_to(world: Any, state: str, case: Case | None = None, *, lead: Any = None, **report_over: Any) -> Case:
-    """A case brought to ``state`` through the services (dispatched to ``lead``, default the police,
-    with no assisting departments). Returns the fresh row."""
+def drive_to(
+    world: Any,
+    state: str,
+    case: Case | None = None,
+    *,
+    lead: Any = None,
+    housing_assists: bool = False,
+    **report_over: Any,
+) -> Case:
+    """A case brought to ``state`` through the services: dispatched to ``lead`` (default the police),
+    with no assisting department — or, with ``housing_assists``, with the housing bureau assisting,
+    which reports its part right after the dispatch. Returns the fresh row."""
     case = case or report(world, **report_over)
     lead = lead or world.police
     for step in PATHS[state]:
         action, who, note, data = _STEPS[step]
         if action == "dispatch":
             data = {**data, "lead_department_id": lead.pk}
+            if housing_assists:
+                data["assisting_department_ids"] = [world.housing.pk]
         act(world, who, case, action, note, **data)
+        if action == "dispatch" and housing_assists:
+            act(world, "housing_handler", case, "report_part", "协办部分已完成")
     case = Case.objects.get(pk=case.pk)
     assert case.state == state, (case.state, state)
     return case

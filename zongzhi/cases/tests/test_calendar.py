@@ -132,7 +132,7 @@ def test_the_calendar_is_not_reloaded_before_commit(admin, django_capture_on_com
 # --- recomputing deadlines ---------------------------------------------------------------------------------
 
 
-def _handling_case(world, **dispatch_data):  # type: ignore[no-untyped-def]
+def _handling_case(world, urgency="normal", **dispatch_data):  # type: ignore[no-untyped-def]
     case = case_report(
         actor=world.operator,
         data=ReportInput(
@@ -142,6 +142,7 @@ def _handling_case(world, **dispatch_data):  # type: ignore[no-untyped-def]
             description="噪音扰民",
             category_code=world.category.code,
             region_code=world.r["A1a"].code,
+            urgency=urgency,
         ),
     ).case
     case_transition(actor=world.operator, case_id=case.pk, action="accept")
@@ -169,8 +170,8 @@ def test_recompute_after_a_new_holiday_moves_the_deadline_one_working_day(
         assert case.handle_due_at == case.due_at
         manual = _handling_case(world, handle_due_at="2025-03-20T18:00:00+08:00")
         assert manual.due_overridden
-        urgent = _handling_case(world)
-        Case.objects.filter(pk=urgent.pk).update(urgency="urgent")  # only working-day clocks move
+        urgent = _handling_case(world, urgency="urgent")  # natural hours: a holiday moves nothing
+        assert urgent.stage_policy == "h:24"
         old_remind = case.remind_at
 
         clock.shift(dt.timedelta(hours=2))
@@ -193,14 +194,16 @@ def test_recompute_after_a_new_holiday_moves_the_deadline_one_working_day(
         assert event.action == "deadline_recompute"
         assert event.seq == case.last_event_seq
         assert event.from_state == event.to_state == "handling"
-        assert event.data == {
-            "from": "2025-03-12T23:59:59+08:00",
-            "to": "2025-03-13T23:59:59+08:00",
-        }
+        assert set(event.data) == {"from", "to"}
+        assert dt.datetime.fromisoformat(event.data["from"]) == dt.datetime(
+            2025, 3, 12, 23, 59, 59, tzinfo=SH
+        )
+        assert dt.datetime.fromisoformat(event.data["to"]) == dt.datetime(2025, 3, 13, 23, 59, 59, tzinfo=SH)
         # a deadline set by hand at dispatch stays where it was, and writes no timeline row
         manual.refresh_from_db()
         assert manual.due_at == dt.datetime(2025, 3, 20, 18, 0, tzinfo=SH)
         assert not CaseEvent.objects.filter(case=manual, action="deadline_recompute").exists()
+        assert Case.objects.get(pk=urgent.pk).due_at == urgent.due_at
         # nothing changed any more: a second run does nothing
         assert services.deadlines_recompute(actor="system") == 0
         assert CaseEvent.objects.filter(action="deadline_recompute").count() == 1

@@ -34,7 +34,6 @@ from .drive import act, drive_to, report
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 5
-RETRIES: list = []
 
 
 def _with_busy_retry(fn: Callable[[], Any]) -> Any:
@@ -46,7 +45,6 @@ def _with_busy_retry(fn: Callable[[], Any]) -> Any:
             locked = "locked" in str(exc)
             if connection.vendor != "sqlite" or not locked or time.monotonic() > deadline:
                 raise
-            RETRIES.append(1)
             time.sleep(random.uniform(0.001, 0.01))
 
 
@@ -59,7 +57,7 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
         try:
             barrier.wait(timeout=10)
             results[i] = _with_busy_retry(fn)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+        except BaseException as exc:
             results[i] = exc
         finally:
             connections.close_all()
@@ -101,5 +99,104 @@ def test_accept_versus_decline(world):
         assert case.last_event_seq == 2
 
 
-def test_zz_print():
-    print("RETRIES", len(RETRIES))
+def test_two_dispatches_to_different_departments(world):
+    for _ in range(ROUNDS):
+        case = drive_to(world, CaseState.ACCEPTED)
+        results = race(
+            lambda: act(world, "operator", case.pk, "dispatch", lead_department_id=world.police.pk),
+            lambda: act(world, "director", case.pk, "dispatch", lead_department_id=world.housing.pk),
+        )
+        winner, loser = _one_winner(results)
+        case.refresh_from_db()
+        lead = [world.police, world.housing][winner]
+        assert case.state == CaseState.DISPATCHED and case.lead_department_id == lead.pk
+        assert loser.data["current_state"] == CaseState.DISPATCHED
+        assignments = list(
+            CaseAssignment.objects.filter(case=case).values_list("department_id", "is_current")
+        )
+        assert assignments == [(lead.pk, True)]
+        assert CaseEvent.objects.filter(case=case, action="dispatch").count() == 1
+
+
+def test_resolve_versus_return(world):
+    """Both are legal from ``handling``, and neither is legal after the other."""
+    for _ in range(ROUNDS):
+        case = drive_to(world, CaseState.HANDLING)
+        results = race(
+            lambda: act(world, "handler", case.pk, "resolve", "已办结"),
+            lambda: act(world, "handler", case.pk, "return", "不属于本单位职责"),
+        )
+        winner, loser = _one_winner(results)
+        case.refresh_from_db()
+        expected = [CaseState.RESOLVED, CaseState.ACCEPTED][winner]
+        assert case.state == expected and loser.data["current_state"] == expected
+        # report, accept, dispatch, acknowledge, and the winner's row only
+        assert CaseEvent.objects.filter(case=case).count() == 5
+
+
+def test_many_accepts_one_wins(world):
+    case = report(world)
+    results = race(*[lambda: act(world, "operator", case.pk, "accept") for _ in range(4)])
+    _one_winner(results)
+    assert CaseEvent.objects.filter(case=case, action="accept").count() == 1
+
+
+def test_two_callback_ratings_one_wins(world):
+    """Two callback operators rate the same reply at once: one rating counts (and, unsatisfied,
+    reopens the case once); the other is refused."""
+    for _ in range(ROUNDS):
+        case = drive_to(world, CaseState.REPLIED)
+        results = race(
+            lambda: act(world, "operator", case.pk, "rate", rating="unsatisfied"),
+            lambda: act(world, "director", case.pk, "rate", rating="unsatisfied"),
+        )
+        _, loser = _one_winner(results)
+        case.refresh_from_db()
+        assert case.state == CaseState.HANDLING and case.reopen_count == 1
+        assert loser.data["current_state"] == CaseState.HANDLING
+        assert CaseEvent.objects.filter(case=case, action="rate").count() == 1
+        assert CaseEvent.objects.filter(case=case, action="reopen").count() == 1
+
+
+def test_approve_versus_reject_extension(world):
+    case = drive_to(world, CaseState.HANDLING)
+    due = case.due_at
+    act(
+        world,
+        "handler",
+        case,
+        "request_extension",
+        "需要鉴定",
+        until=(due.replace(year=due.year + 1)).isoformat(),
+    )
+    results = race(
+        lambda: act(world, "director", case.pk, "approve_extension"),
+        lambda: act(world, "director", case.pk, "reject_extension", "理由不充分"),
+    )
+    winner, loser = _one_winner(results)
+    assert loser.code == "no_extension_pending"
+    case.refresh_from_db()
+    assert case.extension_pending is False
+    assert (case.due_at != due) == (winner == 0)
+    assert (
+        CaseEvent.objects.filter(case=case, action__in=["approve_extension", "reject_extension"]).count() == 1
+    )
+
+
+def test_two_supervision_replies_one_wins(world):
+    case = drive_to(world, CaseState.HANDLING)
+    act(world, "city_leader", case, "supervise", "群众反映强烈，请加快办理")
+    notice = case.supervisions.get()
+    results = race(
+        *[
+            lambda: services.supervision_reply(
+                actor=world.handler, supervision_id=notice.pk, text="已加派人手"
+            )
+            for _ in range(2)
+        ]
+    )
+    oks = [r for r in results if not isinstance(r, Exception)]
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(oks) == 1, results
+    assert len(errors) == 1 and isinstance(errors[0], Conflict), results
+    assert CaseEvent.objects.filter(case=case, action="supervision_reply").count() == 1

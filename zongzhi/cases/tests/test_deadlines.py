@@ -244,7 +244,9 @@ def test_spring_festival_2026():
     assert add_working_days(date(2026, 2, 13), 2, cal.is_workday) == date(2026, 2, 24)
     assert due_at(local(2026, 2, 13, 10), WD, cal.is_workday) == local(2026, 3, 2, 23, 59, 59)
     # 15 working days for a complex case: 03-02 = 7, 03-03 … 03-06 = 8 … 11, 03-09 … 03-12 = 12 … 15
-    assert due_at(local(2026, 2, 13, 10), StagePolicy("wd", 15), cal.is_workday) == local(2026, 3, 12, 23, 59, 59)
+    assert due_at(local(2026, 2, 13, 10), StagePolicy("wd", 15), cal.is_workday) == local(
+        2026, 3, 12, 23, 59, 59
+    )
     assert working_days_between(date(2026, 2, 13), date(2026, 3, 2), cal.is_workday) == 7
 
 

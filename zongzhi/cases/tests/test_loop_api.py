@@ -58,7 +58,15 @@ def test_full_loop_with_unsatisfied_rating_reopens(world):
     assert detail["reopen_count"] == 1
     actions = [e["action"] for e in detail["timeline"]]
     assert actions == [
-        "report", "accept", "dispatch", "acknowledge", "report_part", "resolve", "reply", "rate", "reopen",
+        "report",
+        "accept",
+        "dispatch",
+        "acknowledge",
+        "report_part",
+        "resolve",
+        "reply",
+        "rate",
+        "reopen",
     ]
     case = Case.objects.get(pk=case_id)
     assert case.stage == "handle" and case.due_at is not None
@@ -114,7 +122,12 @@ def test_public_report_track_and_rate(world):
 
 
 def test_idempotency_key(world):
-    body = {"channel": "hotline", "title": "噪音", "description": "夜间施工", "region_code": world.r["A1a"].code}
+    body = {
+        "channel": "hotline",
+        "title": "噪音",
+        "description": "夜间施工",
+        "region_code": world.r["A1a"].code,
+    }
     c = world.client(world.operator)
     h = {"HTTP_IDEMPOTENCY_KEY": "abc-123"}
     first = c.post("/api/v1/cases", body, content_type="application/json", **h)

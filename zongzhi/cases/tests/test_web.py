@@ -15,9 +15,16 @@ pytestmark = pytest.mark.django_db
 def _new_case(world, client=None, **over):
     c = client or world.client(world.operator)
     data = {
-        "channel": "hotline", "kind": "dispute", "category": "0201", "urgency": "normal",
-        "title": "楼道堆物", "description": "楼道堆放杂物影响通行", "region": world.r["A1a"].code,
-        "address": "甲一社区3幢", "reporter_name": "李四", "reporter_phone": "13955556666",
+        "channel": "hotline",
+        "kind": "dispute",
+        "category": "0201",
+        "urgency": "normal",
+        "title": "楼道堆物",
+        "description": "楼道堆放杂物影响通行",
+        "region": world.r["A1a"].code,
+        "address": "甲一社区3幢",
+        "reporter_name": "李四",
+        "reporter_phone": "13955556666",
     }
     data.update(over)
     return c.post("/cases/new/", data)
@@ -100,8 +107,16 @@ def test_large_export_runs_as_job(world, settings, django_capture_on_commit_call
 def test_public_report_track_rate_pages(world):
     c = world.client(None)
     assert c.get("/public/report/").status_code == 200
-    res = c.post("/public/report/", {"title": "路灯坏", "description": "三天不亮", "region": world.r["A1"].code,
-                                     "reporter_phone": "13700001111", "consent": "on"})
+    res = c.post(
+        "/public/report/",
+        {
+            "title": "路灯坏",
+            "description": "三天不亮",
+            "region": world.r["A1"].code,
+            "reporter_phone": "13700001111",
+            "consent": "on",
+        },
+    )
     assert res.status_code == 302, res.content.decode()[:3000]
     done = c.get("/public/done/").content.decode()
     case = Case.objects.get()
@@ -119,9 +134,18 @@ def test_mobile_report_resolved_on_site(world):
     c = world.client(world.grid_worker)
     assert c.get("/m/").status_code == 200
     assert c.get("/m/report/").status_code == 200
-    res = c.post("/m/report/", {"region": world.r["A1a"].code, "kind": "event", "urgency": "normal",
-                                "title": "井盖松动", "description": "已固定", "resolved_on_site": "on",
-                                "result": "现场固定"})
+    res = c.post(
+        "/m/report/",
+        {
+            "region": world.r["A1a"].code,
+            "kind": "event",
+            "urgency": "normal",
+            "title": "井盖松动",
+            "description": "已固定",
+            "resolved_on_site": "on",
+            "result": "现场固定",
+        },
+    )
     assert res.status_code == 302, res.content.decode()[:2000]
     case = Case.objects.get()
     assert case.state == CaseState.RESOLVED and case.resolved_on_site

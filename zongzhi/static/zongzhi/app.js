@@ -61,22 +61,53 @@
       el.dataset.ready = "1";
       var lon = parseFloat(el.dataset.lon), lat = parseFloat(el.dataset.lat);
       var map = L.map(el, { attributionControl: !!el.dataset.tiles }).setView([lat, lon], 16);
-      if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution || "" }).addTo(map);
+      if (el.dataset.tiles) {
+        L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution || "" }).addTo(map);
+      } else if (el.dataset.noTiles) {
+        // Without a base map the grey box would look broken: say what it shows.
+        var note = L.control({ position: "bottomleft" });
+        note.onAdd = function () {
+          var div = L.DomUtil.create("div", "zz-map-note");
+          div.textContent = el.dataset.noTiles;
+          return div;
+        };
+        note.addTo(map);
+      }
       L.circleMarker([lat, lon], { radius: 9, color: "#c62828", fillOpacity: 0.8 }).addTo(map)
         .bindPopup(el.dataset.label || "");
       L.circle([lat, lon], { radius: 500, color: "#0b4f9c", weight: 1, fillOpacity: 0.05 }).addTo(map);
     });
-    // Action panels: one open at a time.
+    // Action panels: one open at a time; the button of the open panel shows as pressed.
     root.querySelectorAll("[data-action-toggle]").forEach(function (btn) {
       btn.addEventListener("click", function () {
         var id = btn.getAttribute("data-action-toggle");
         document.querySelectorAll("[data-action-panel]").forEach(function (p) { p.hidden = p.id !== id ? true : !p.hidden; });
+        document.querySelectorAll("[data-action-toggle]").forEach(function (b) {
+          var panelOf = document.getElementById(b.getAttribute("data-action-toggle"));
+          var open = !!panelOf && !panelOf.hidden;
+          b.classList.toggle("active", open);
+          b.setAttribute("aria-expanded", open ? "true" : "false");
+        });
         var panel = document.getElementById(id);
         if (panel && !panel.hidden) { var f = panel.querySelector("textarea, select, input:not([type=hidden])"); if (f) f.focus(); }
       });
     });
   }
 
+  // Links that carry the list's filters (queue tabs, export): after htmx filtered the list in place
+  // they take the filters now in the address bar, so 导出 exports what the operator sees.
+  function syncFilterLinks() {
+    document.querySelectorAll("[data-filter-link]").forEach(function (link) {
+      var params = new URLSearchParams(window.location.search);
+      params.delete("page");
+      if (link.hasAttribute("data-queue")) params.set("queue", link.getAttribute("data-queue"));
+      var base = link.getAttribute("href").split("?")[0];
+      link.setAttribute("href", base + "?" + params.toString());
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.body && document.body.addEventListener("htmx:afterSwap", function (e) { init(e.target); });
+  document.body && document.body.addEventListener("htmx:pushedIntoHistory", syncFilterLinks);
+  window.addEventListener("popstate", function () { window.setTimeout(syncFilterLinks, 0); });
 })();
