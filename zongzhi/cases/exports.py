@@ -20,7 +20,7 @@ from huey.contrib.djhuey import db_task
 from zongzhi.core.audit import audit_record, client_ip
 from zongzhi.core.crypto import decrypt
 from zongzhi.core.masking import mask_name, mask_phone
-from zongzhi.core.models import ExportJob
+from zongzhi.core.models import BackgroundJob
 from zongzhi.core.tabular import write_xlsx
 from zongzhi.orgs.models import User
 
@@ -112,7 +112,7 @@ def export_or_enqueue(request: HttpRequest, f: selectors.CaseFilters) -> HttpRes
             filename=name,
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-    job = ExportJob.objects.create(user=request.user, kind="cases", params=_filters_json(f), total=total)
+    job = BackgroundJob.objects.create(user=request.user, kind="cases", params=_filters_json(f), total=total)
     transaction.on_commit(lambda: run_case_export(job.pk))
     return redirect("export-job", job_id=job.pk)
 
@@ -120,9 +120,9 @@ def export_or_enqueue(request: HttpRequest, f: selectors.CaseFilters) -> HttpRes
 @db_task()
 def run_case_export(job_id: int) -> None:
     """The background export: re-applies the filters as the requesting user (scoping included)."""
-    job = ExportJob.objects.get(pk=job_id)
+    job = BackgroundJob.objects.get(pk=job_id)
     user = User.objects.get(pk=job.user_id)
-    ExportJob.objects.filter(pk=job_id).update(status=ExportJob.Status.RUNNING)
+    BackgroundJob.objects.filter(pk=job_id).update(status=BackgroundJob.Status.RUNNING)
     try:
         qs = selectors.case_list(user, _filters_from_json(job.params))
         with tempfile.TemporaryFile() as tmp:
@@ -131,13 +131,13 @@ def run_case_export(job_id: int) -> None:
                 sheet="事件",
                 headers=HEADERS,
                 rows=_rows(qs),
-                progress=lambda done: ExportJob.objects.filter(pk=job_id).update(done=done),
+                progress=lambda done: BackgroundJob.objects.filter(pk=job_id).update(done=done),
             )
             tmp.seek(0)
             name = f"cases-{timezone.localtime():%Y%m%d-%H%M}-{job_id}.xlsx"
             job.file.save(name, File(tmp), save=False)
-        ExportJob.objects.filter(pk=job_id).update(
-            status=ExportJob.Status.DONE,
+        BackgroundJob.objects.filter(pk=job_id).update(
+            status=BackgroundJob.Status.DONE,
             done=n,
             total=n,
             file=job.file.name,
@@ -145,15 +145,15 @@ def run_case_export(job_id: int) -> None:
             finished_at=timezone.now(),
         )
     except Exception as exc:  # the job records its failure for the user; the worker keeps running
-        ExportJob.objects.filter(pk=job_id).update(
-            status=ExportJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        BackgroundJob.objects.filter(pk=job_id).update(
+            status=BackgroundJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
         )
         raise
 
 
-def job_message(job: ExportJob) -> str:
-    if job.status == ExportJob.Status.DONE:
+def job_message(job: BackgroundJob) -> str:
+    if job.status == BackgroundJob.Status.DONE:
         return _("导出完成")
-    if job.status == ExportJob.Status.FAILED:
+    if job.status == BackgroundJob.Status.FAILED:
         return _("导出失败")
     return _("正在生成…")

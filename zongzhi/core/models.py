@@ -103,8 +103,9 @@ class CalendarDay(models.Model):
         return f"{self.date} {kind} {self.name}"
 
 
-class ExportJob(models.Model):
-    """A spreadsheet export run in the background, with progress, kept as a file for its owner."""
+class BackgroundJob(models.Model):
+    """Work run in the background for one user (an export, an import, a re-assignment), with its
+    progress and, when it produces one, a file kept for its owner."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("排队中")
@@ -126,8 +127,8 @@ class ExportJob(models.Model):
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("导出任务")
-        verbose_name_plural = _("导出任务")
+        verbose_name = _("后台任务")
+        verbose_name_plural = _("后台任务")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

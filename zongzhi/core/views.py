@@ -7,11 +7,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from .models import ExportJob
+from .models import BackgroundJob
 
 
-def _own_job(request: HttpRequest, job_id: int) -> ExportJob:
-    return get_object_or_404(ExportJob, pk=job_id, user_id=request.user.pk)
+def _own_job(request: HttpRequest, job_id: int) -> BackgroundJob:
+    return get_object_or_404(BackgroundJob, pk=job_id, user_id=request.user.pk)
 
 
 @login_required
@@ -26,6 +26,6 @@ def export_job(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_GET
 def export_download(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _own_job(request, job_id)
-    if job.status != ExportJob.Status.DONE or not job.file:
+    if job.status != BackgroundJob.Status.DONE or not job.file:
         raise Http404
     return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename or "export.xlsx")

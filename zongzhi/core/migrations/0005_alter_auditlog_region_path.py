@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0004_exportjob'),
+        ('core', '0004_backgroundjob'),
     ]
 
     operations = [
