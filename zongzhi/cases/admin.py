@@ -160,7 +160,7 @@ class ResponsibilityRuleAdmin(ScopedAdmin):
             ),
         )
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         base = [
             "category",
             "region",

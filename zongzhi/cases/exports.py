@@ -6,12 +6,13 @@ from __future__ import annotations
 import tempfile
 from dataclasses import asdict
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -91,7 +92,7 @@ def _filters_from_json(data: dict[str, Any]) -> selectors.CaseFilters:
     return selectors.CaseFilters(**values)
 
 
-def export_or_enqueue(request: HttpRequest, f: selectors.CaseFilters) -> HttpResponse:
+def export_or_enqueue(request: HttpRequest, f: selectors.CaseFilters) -> HttpResponseBase:
     qs = selectors.case_list(request.user, f)
     total = qs.count()
     with transaction.atomic():
@@ -102,7 +103,7 @@ def export_or_enqueue(request: HttpRequest, f: selectors.CaseFilters) -> HttpRes
             data={"filters": _filters_json(f), "rows": total},
         )
     if total <= _sync_limit():
-        tmp = tempfile.TemporaryFile()
+        tmp = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
         write_xlsx(tmp, sheet="事件", headers=HEADERS, rows=_rows(qs))
         tmp.seek(0)
         name = f"cases-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
@@ -112,9 +113,15 @@ def export_or_enqueue(request: HttpRequest, f: selectors.CaseFilters) -> HttpRes
             filename=name,
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-    job = BackgroundJob.objects.create(user=request.user, kind="cases", params=_filters_json(f), total=total)
+    job = BackgroundJob.objects.create(
+        user=cast(User, request.user), kind="cases", params=_filters_json(f), total=total
+    )
     transaction.on_commit(lambda: run_case_export(job.pk))
     return redirect("export-job", job_id=job.pk)
+
+
+def _record_progress(job_id: int, done: int) -> None:
+    BackgroundJob.objects.filter(pk=job_id).update(done=done)
 
 
 @db_task()
@@ -131,7 +138,7 @@ def run_case_export(job_id: int) -> None:
                 sheet="事件",
                 headers=HEADERS,
                 rows=_rows(qs),
-                progress=lambda done: BackgroundJob.objects.filter(pk=job_id).update(done=done),
+                progress=lambda done: _record_progress(job_id, done),
             )
             tmp.seek(0)
             name = f"cases-{timezone.localtime():%Y%m%d-%H%M}-{job_id}.xlsx"

@@ -14,6 +14,10 @@ from .attachments import MAX_FILES, UploadedFile
 from .models import CaseKind, Channel, Rating, SupervisionKind, Urgency
 
 _TEXT = {"class": "form-control"}
+# the ratings a person may give (not_rated is recorded by the system only)
+RATING_CHOICES = [
+    (r.value, r.label) for r in (Rating.SATISFIED, Rating.BASICALLY_SATISFIED, Rating.UNSATISFIED)
+]
 _SELECT = {"class": "form-select"}
 _LON_RANGE = _("经度须为 73 到 136 之间的数字（中国境内）。")
 _LAT_RANGE = _("纬度须为 3 到 54 之间的数字（中国境内）。")
@@ -163,7 +167,9 @@ class IntakeForm(forms.Form):
 class MobileReportForm(IntakeForm):
     """A grid worker's report from the phone: may be resolved on the spot (自行处置)."""
 
-    channel = forms.CharField(required=False, widget=forms.HiddenInput)  # always 网格巡查 (patrol)
+    channel = forms.ChoiceField(  # always 网格巡查 (patrol)
+        choices=Channel.choices, required=False, initial=Channel.PATROL, widget=forms.HiddenInput
+    )
     resolved_on_site = forms.BooleanField(label=_("已自行处置"), required=False)
     result = forms.CharField(
         label=_("处置结果"),
@@ -221,11 +227,7 @@ class PublicRatingForm(forms.Form):
     rating = forms.ChoiceField(
         label=_("评价"),
         widget=forms.RadioSelect,
-        choices=[
-            (Rating.SATISFIED, Rating.SATISFIED.label),
-            (Rating.BASICALLY_SATISFIED, Rating.BASICALLY_SATISFIED.label),
-            (Rating.UNSATISFIED, Rating.UNSATISFIED.label),
-        ],
+        choices=RATING_CHOICES,
     )
     comment = forms.CharField(
         label=_("意见（可选）"),
@@ -263,12 +265,7 @@ class ActionForm(forms.Form):
     rating = forms.ChoiceField(
         label=_("评价"),
         required=False,
-        choices=[("", "—")]
-        + [
-            (Rating.SATISFIED, Rating.SATISFIED.label),
-            (Rating.BASICALLY_SATISFIED, Rating.BASICALLY_SATISFIED.label),
-            (Rating.UNSATISFIED, Rating.UNSATISFIED.label),
-        ],
+        choices=[("", "—"), *RATING_CHOICES],
         widget=forms.Select(attrs=_SELECT),
     )
     comment = forms.CharField(
@@ -310,7 +307,7 @@ class ActionForm(forms.Form):
     def __init__(self, *args: Any, departments: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = departments or []
-        self.fields["lead_department"].choices = [("", _("按权责清单自动匹配"))] + choices  # type: ignore[attr-defined]
+        self.fields["lead_department"].choices = [("", _("按权责清单自动匹配")), *choices]  # type: ignore[attr-defined]
         self.fields["assisting_departments"].choices = choices  # type: ignore[attr-defined]
 
     @classmethod

@@ -151,7 +151,7 @@ def _start_clock(case: Case, stage: str, now: datetime) -> None:
         # The deadline fixed at dispatch (or reopen). When it is the category's policy it stays
         # policy-driven (a calendar change may move it: ``deadlines_recompute``); a deadline set by
         # hand is kept as it is.
-        due = case.handle_due_at
+        due: datetime | None = case.handle_due_at
         policy, policy_due = _policy_due(case, Stage.HANDLE, _handle_clock_start(case))
         if policy is not None and policy_due == due:
             case.stage_policy = policy.encode()
@@ -564,7 +564,7 @@ def case_transition(
         if case.state not in t.sources:
             raise Conflict(
                 _("当前状态（%(state)s）不能执行“%(action)s”。")
-                % {"state": CaseState(case.state).label, "action": t.label},
+                % {"state": CaseState(case.state).label, "action": _(t.label)},
                 code="illegal_transition",
                 current_state=case.state,
                 action=action,
@@ -572,7 +572,7 @@ def case_transition(
         ctx = Ctx(case=case, actor=actor, transition=t, note=note, data=data, now=now)
         _authorize(ctx)
         if t.note_required and not note:
-            raise FieldError("note", _("请填写“%(action)s”的说明。") % {"action": t.label}, code="required")
+            raise FieldError("note", _("请填写“%(action)s”的说明。") % {"action": _(t.label)}, code="required")
         _apply(ctx)
         if attachments:
             _save_attachments(case, attachments, actor=actor, event_seq=case.last_event_seq)
@@ -784,13 +784,9 @@ def _h_dispatch(ctx: Ctx) -> None:
     ctx.after.append(lambda: _notify_departments(case, dept_ids, _("新派单待签收")))
 
 
-def _current_assignment(case: Case, department_id: int | None) -> CaseAssignment | None:
-    return CaseAssignment.objects.filter(case=case, is_current=True, department_id=department_id).first()
-
-
 def _h_acknowledge(ctx: Ctx) -> None:
     case = ctx.case
-    CaseAssignment.objects.filter(case=case, is_current=True, department_id=case.lead_department_id).update(
+    CaseAssignment.objects.filter(case=case, is_current=True, department=case.lead_department).update(
         acknowledged_at=ctx.now
     )
     case.acknowledged_at = ctx.now
@@ -868,9 +864,8 @@ def _h_approve_extension(ctx: Ctx) -> None:
     # Notices already raised in this stage stay raised (one per stage and kind, as after a
     # recompute); the next check follows from them against the new deadline.
     case.sla_level = level
-    case.next_sla_at = deadlines.next_check_at(
-        level, deadlines.Thresholds(due_at=until, remind_at=case.remind_at, list_at=case.list_at)  # type: ignore[arg-type]
-    )
+    t = deadlines.Thresholds(due_at=until, remind_at=case.remind_at, list_at=case.list_at)  # type: ignore[arg-type]
+    case.next_sla_at = deadlines.next_check_at(level, t)
 
 
 def _h_reject_extension(ctx: Ctx) -> None:

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -38,7 +39,7 @@ from .forms import (
     to_uploads,
 )
 from .models import Case, CaseAttachment, CaseState, Category, Supervision
-from .states import BY_ACTION
+from .states import BY_ACTION, action_label
 
 PAGE_SIZE = 50
 
@@ -112,7 +113,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "filters": f,
-        "queues": [(key, label, counts[key]) for key, label in selectors.QUEUES.items()],
+        "queues": [(key, _(label), counts[key]) for key, label in selectors.QUEUES.items()],
         "query": request.GET.copy(),
         "now": timezone.now(),
         "departments": visible_to(request.user, Department, Perm.ORG_VIEW).only("pk", "name")[:300],
@@ -125,7 +126,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def export_cases(request: HttpRequest) -> HttpResponse:
+def export_cases(request: HttpRequest) -> HttpResponseBase:
     from .exports import export_or_enqueue
 
     if not user_can_anywhere(request.user, Perm.CASE_EXPORT):
@@ -162,7 +163,7 @@ def _detail_context(
         action_forms.append(
             {
                 "action": action,
-                "label": t.label,
+                "label": action_label(action),
                 "form": form,
                 "fields": names,
                 "bound_fields": [form[n] for n in names],  # in the order the action lists them
@@ -225,7 +226,7 @@ def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse
         else:
             messages.success(
                 request,
-                _("已%(action)s：%(number)s") % {"action": BY_ACTION[action].label, "number": case.number},
+                _("已%(action)s：%(number)s") % {"action": action_label(action), "number": case.number},
             )
             return redirect("case-detail", case_id=case.pk)
     case = selectors.case_detail(request.user, case_id)
@@ -242,8 +243,8 @@ def supervision_reply(request: HttpRequest, supervision_id: int) -> HttpResponse
     if form.is_valid():
         try:
             services.supervision_reply(
-                actor=request.user,
-                supervision_id=notice.pk,  # type: ignore[arg-type]
+                actor=request.user,  # type: ignore[arg-type]
+                supervision_id=notice.pk,
                 text=form.cleaned_data["text"],
                 ip=client_ip(request),
             )
@@ -259,7 +260,7 @@ def supervision_reply(request: HttpRequest, supervision_id: int) -> HttpResponse
 
 @login_required
 @require_GET
-def attachment_download(request: HttpRequest, case_id: int, attachment_id: int) -> HttpResponse:
+def attachment_download(request: HttpRequest, case_id: int, attachment_id: int) -> HttpResponseBase:
     """Attachments are served only through the scoping layer, never from a public media URL."""
     attachment = get_visible_or_404(request.user, CaseAttachment, pk=attachment_id, case_id=case_id)
     inline = attachment.content_type.startswith("image/") or attachment.content_type == "application/pdf"
@@ -384,7 +385,7 @@ def desk(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "queue": queue,
-        "queues": [(k, label, counts[k]) for k, label in selectors.DEPARTMENT_QUEUES.items()],
+        "queues": [(k, _(label), counts[k]) for k, label in selectors.DEPARTMENT_QUEUES.items()],
         "now": timezone.now(),
         "departments": Department.objects.filter(pk__in=selectors.department_ids_of(request.user)),
         "query": request.GET.copy(),
@@ -404,7 +405,7 @@ def _my_grids(user: Any) -> Any:
 def mobile_home(request: HttpRequest) -> HttpResponse:
     grids = list(_my_grids(request.user))
     mine = (
-        Case.objects.filter(reporter_user=request.user)
+        Case.objects.filter(reporter_user_id=request.user.pk)
         .select_related("category")
         .order_by("-created_at")[:20]
     )

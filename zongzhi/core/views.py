@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
@@ -24,7 +25,7 @@ def export_job(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def export_download(request: HttpRequest, job_id: int) -> HttpResponse:
+def export_download(request: HttpRequest, job_id: int) -> HttpResponseBase:
     job = _own_job(request, job_id)
     if job.status != BackgroundJob.Status.DONE or not job.file:
         raise Http404
