@@ -65,10 +65,25 @@ def fresh_database(db: str) -> None:
         return
     import psycopg
 
+    name = PG_DB
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_DB}")
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
+        # DROP DATABASE waits for every backend of the cluster to absorb a signal barrier; a long
+        # statement in another database can hold it up for minutes. Then use a spare database
+        # whose schema is emptied instead.
+        conn.execute("SET statement_timeout = '20s'")
+        try:
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {PG_DB}")
+        except psycopg.errors.QueryCanceled:
+            name = f"{PG_DB}_spare"
+            print(f"(DROP DATABASE {PG_DB} blocked by another session: using {name}, schema emptied)")
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                conn.execute(f"CREATE DATABASE {name}")
+            with psycopg.connect(f"postgres://postgres@127.0.0.1:5432/{name}", autocommit=True) as spare:
+                spare.execute("DROP SCHEMA public CASCADE")
+                spare.execute("CREATE SCHEMA public")
+    bench_url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    os.environ["DATABASE_URL"] = bench_url
 
 
 def raw_baseline(db: str) -> tuple[float, int]:

@@ -15,7 +15,7 @@ not a blind insert:
   ``services.region_paths_rewrite`` — one range update per moved subtree.
 * **Placeholder levels collapse.** Cities without counties (东莞, 中山, 儋州) and 金门县 carry a
   pseudo child whose 12-digit code equals the parent's; such a row is not stored, its children hang
-  directly under the parent (as in the NBS code table). See docs/adr/0003-region-import.md.
+  directly under the parent (as in the NBS code table). See docs/adr/0002-region-import.md.
 * **Bad rows are reported and skipped** (file, line, reason); the good rows are kept. A child of a
   bad row is reported as having an unknown parent.
 * **Idempotent:** a second run with the same data writes nothing but its audit row.
