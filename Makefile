@@ -42,6 +42,7 @@ run: setup
 	@mkdir -p var
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py migrate --no-input
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py seed_demo
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py seed_demo_cases
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py runserver 127.0.0.1:8000
 
 test: setup browser-deps

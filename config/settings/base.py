@@ -68,6 +68,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "zongzhi.cases.context_processors.navigation",
             ],
         },
     }
@@ -191,3 +192,33 @@ ZZ_SUPERVISION_REPLY_HOURS = env_int("ZZ_SUPERVISION_REPLY_HOURS", 24, minimum=1
 ZZ_ATTACHMENT_MAX_MB = env_int("ZZ_ATTACHMENT_MAX_MB", 20, minimum=1)
 ZZ_SWEEP_MINUTES = env_int("ZZ_SWEEP_MINUTES", 1, minimum=1)
 ZZ_EXPORT_SYNC_LIMIT = env_int("ZZ_EXPORT_SYNC_LIMIT", 5000, minimum=0)
+
+# --- maps and grid geometry (zongzhi.geo) -------------------------------------------------------------------
+# Tile source: a URL template ({z}/{x}/{y}, optional {s}), the coordinate system of its tiles (wgs84 for
+# 天地图/OSM, gcj02 for Amap/Tencent, bd09 for Baidu) and its attribution. Default none: the map shows
+# grids and points on a plain background (offline intranets).
+ZZ_MAP_TILE_URL = env_str("ZZ_MAP_TILE_URL", "")
+ZZ_MAP_TILE_CRS = env_str("ZZ_MAP_TILE_CRS", "wgs84").lower()
+if ZZ_MAP_TILE_CRS not in ("wgs84", "gcj02", "bd09"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("ZZ_MAP_TILE_CRS must be wgs84, gcj02 or bd09")
+ZZ_MAP_ATTRIBUTION = env_str("ZZ_MAP_ATTRIBUTION", "")
+ZZ_MAP_CASES_MAX = env_int("ZZ_MAP_CASES_MAX", 5000, minimum=1)
+# Population per grid: rural grids (村) at most, urban grids (社区) between min and max.
+ZZ_GRID_POP_RURAL_MAX = env_int("ZZ_GRID_POP_RURAL_MAX", 500, minimum=1)
+ZZ_GRID_POP_URBAN_MIN = env_int("ZZ_GRID_POP_URBAN_MIN", 1000, minimum=0)
+ZZ_GRID_POP_URBAN_MAX = env_int("ZZ_GRID_POP_URBAN_MAX", 2000, minimum=1)
+# Coverage check: overlaps (and parts outside the village) and gaps smaller than these are ignored.
+ZZ_COVERAGE_MIN_OVERLAP_M2 = env_int("ZZ_COVERAGE_MIN_OVERLAP_M2", 1, minimum=0)
+ZZ_COVERAGE_MIN_GAP_M2 = env_int("ZZ_COVERAGE_MIN_GAP_M2", 10, minimum=0)
+if ZZ_MAP_TILE_URL:
+    # Let the browser load the configured tiles (and nothing else from that host).
+    from urllib.parse import urlsplit
+
+    _tiles = urlsplit(ZZ_MAP_TILE_URL.replace("{s}", "tiles"))
+    _tile_host = ZZ_MAP_TILE_URL.split("//", 1)[-1].split("/", 1)[0].replace("{s}", "*")
+    if _tiles.scheme in ("http", "https") and _tiles.netloc:
+        ZZ_CSP = ZZ_CSP.replace(
+            "img-src 'self' data: blob:", f"img-src 'self' data: blob: {_tiles.scheme}://{_tile_host}"
+        )

@@ -144,7 +144,7 @@ def test_citizen_report_to_reopen(site: Site, bworld: BrowserWorld) -> None:
     with citizen.expect_navigation():
         citizen.get_by_role("button", name="查询").click()
     track = citizen.get_by_test_id("track")
-    assert "已答复" in track.inner_text()
+    assert "已反馈" in track.inner_text()
     assert "施工方承诺晚八点后停工" in track.inner_text()
     site.shot(citizen, "10-track-replied")
     _no_horizontal_overflow(citizen)
@@ -286,7 +286,9 @@ def test_operator_exports_the_filtered_list(site: Site, bworld: BrowserWorld) ->
     # The queue tabs keep the filter too; 全部 lists every queue.
     op.locator("[data-queue='all']").click()
     op.wait_for_url("**queue=all**")
-    shown = sorted(op.locator("#case-table tr[data-case]").evaluate_all("(rows) => rows.map(r => r.dataset.case)"))
+    shown = sorted(
+        op.locator("#case-table tr[data-case]").evaluate_all("(rows) => rows.map(r => r.dataset.case)")
+    )
     assert shown == sorted(made["02"])
     assert op.get_by_label("分类", exact=True).input_value() == "02"
     op.get_by_label("分类", exact=True).select_option("")
@@ -298,7 +300,7 @@ def test_large_export_runs_in_the_background(
     site: Site, bworld: BrowserWorld, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from zongzhi.cases import exports
-    from zongzhi.core.models import ExportJob
+    from zongzhi.core.models import BackgroundJob
 
     made = _seed_cases(bworld)
     settings.ZZ_EXPORT_SYNC_LIMIT = 0
@@ -329,7 +331,7 @@ def test_large_export_runs_in_the_background(
     rows = _xlsx_rows(info.value.path())
     assert rows[0][0] == "编号"
     assert [r[0] for r in rows[1:]] == made["01"]
-    assert ExportJob.objects.get(pk=queued[0]).status == ExportJob.Status.DONE
+    assert BackgroundJob.objects.get(pk=queued[0]).status == BackgroundJob.Status.DONE
 
 
 # --- 4. bad input is explained next to the field and nothing typed is lost --------------------------------
@@ -394,6 +396,8 @@ def test_language_switch_to_english(site: Site, bworld: BrowserWorld) -> None:
         op.get_by_label("Language").select_option("en")
     assert op.locator("html").get_attribute("lang") == "en"
     assert "Workbench" in op.locator("nav").inner_text()
+    assert op.locator(".zz-queues .nav-link.active").inner_text().startswith("To accept")
+    assert op.get_by_test_id("export").inner_text().strip() == "Export to Excel"
     site.shot(op, "01-workbench-en")
     with op.expect_navigation():
         op.get_by_label("Language").select_option("zh-hans")

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from zongzhi.orgs.models import Region
 from zongzhi.orgs.paths import subtree_q
@@ -19,22 +20,22 @@ from .states import allowed_actions
 
 # Queues of the operator workbench (key → label). Each is a filter on visible cases.
 QUEUES: dict[str, str] = {
-    "to_accept": "待受理",
-    "to_dispatch": "待分派",
-    "returned": "已退回",
-    "extension": "延期待批",
-    "overdue": "超期",
-    "due_soon": "临期",
-    "supervised": "督办中",
-    "to_reply": "待反馈",
-    "to_callback": "待回访",
+    "to_accept": gettext_noop("待受理"),
+    "to_dispatch": gettext_noop("待分派"),
+    "returned": gettext_noop("已退回"),
+    "extension": gettext_noop("延期待批"),
+    "overdue": gettext_noop("超期"),
+    "due_soon": gettext_noop("临期"),
+    "supervised": gettext_noop("督办中"),
+    "to_reply": gettext_noop("待反馈"),
+    "to_callback": gettext_noop("待回访"),
 }
 DEPARTMENT_QUEUES: dict[str, str] = {
-    "to_acknowledge": "待签收",
-    "handling": "办理中",
-    "overdue": "超期",
-    "parts": "待报送协办",
-    "supervision": "督办待回复",
+    "to_acknowledge": gettext_noop("待签收"),
+    "handling": gettext_noop("办理中"),
+    "overdue": gettext_noop("超期"),
+    "parts": gettext_noop("待报送协办"),
+    "supervision": gettext_noop("督办待回复"),
 }
 
 
@@ -190,7 +191,9 @@ def department_queue(user: Any, queue: str, *, now: datetime | None = None) -> Q
         )
     else:
         raise ValueError(f"unknown department queue {queue}")
-    return qs.select_related("category", "region", "lead_department").order_by("due_at", "-id")
+    return qs.select_related("category", "category__parent", "region", "lead_department").order_by(
+        "due_at", "-id"
+    )
 
 
 def case_detail(user: Any, case_id: int) -> Case:
@@ -226,8 +229,15 @@ def actions_for(user: Any, case: Case) -> list[str]:
     for t in allowed_actions(case.state):
         if t.actor == "center":
             ok = user_can(user, t.perm, case.owner_path)
+        elif t.action == "report_part":  # only a current assisting department reports a part
+            ok = (
+                bool(mine)
+                and CaseAssignment.objects.filter(
+                    case=case, is_current=True, role="assisting", department_id__in=mine
+                ).exists()
+            )
         elif t.actor == "department":
-            ok = case.lead_department_id in mine or (t.action == "report_part" and bool(mine))
+            ok = case.lead_department_id in mine
         else:
             ok = user_can(user, t.perm, case.region_path)
         if ok:
@@ -261,30 +271,37 @@ def similar_open_cases(
     region_code: str = "",
     lon: float | None = None,
     lat: float | None = None,
+    category_code: str = "",
     exclude_id: int | None = None,
     days: int = 30,
     limit: int = 8,
 ) -> list[Case]:
-    """Open cases that may be the same matter: within ~500 m, or in the same region with a title
-    sharing a 2-character word, reported in the last ``days`` days."""
+    """Open cases reported in the last ``days`` days that may be the same matter: within ~500 m and
+    about the same thing (same top-level category, or a 2-character word of the title in common),
+    or anywhere in the same region with a title word in common."""
     import math
 
     since = timezone.now() - timedelta(days=days)
     base = visible_cases(user).filter(state__in=OPEN_STATES, created_at__gte=since)
     if exclude_id:
         base = base.exclude(pk=exclude_id)
+    words = sorted({title[i : i + 2] for i in range(len(title) - 1) if title[i : i + 2].strip()})[:8]
+    title_q = Q(pk__in=[])
+    for w in words:
+        title_q |= Q(title__contains=w)
     q = Q(pk__in=[])
     if lon is not None and lat is not None:
         dlon = _NEAR_DEG / max(math.cos(math.radians(lat)), 0.1)
-        q |= Q(lon__range=(lon - dlon, lon + dlon), lat__range=(lat - _NEAR_DEG, lat + _NEAR_DEG))
-    if title and region_code:
+        near = Q(lon__range=(lon - dlon, lon + dlon), lat__range=(lat - _NEAR_DEG, lat + _NEAR_DEG))
+        same_subject = title_q
+        if category_code:
+            top = category_code[:2]
+            same_subject |= Q(category__code=top) | Q(category__parent__code=top)
+        q |= near & same_subject
+    if words and region_code:
         region = Region.objects.filter(code=region_code).only("path").first()
         if region is not None:
-            words = {title[i : i + 2] for i in range(len(title) - 1) if title[i : i + 2].strip()}
-            tq = Q(pk__in=[])
-            for w in sorted(words)[:8]:
-                tq |= Q(title__contains=w)
-            q |= subtree_q("region_path", [region.path]) & tq
+            q |= subtree_q("region_path", [region.path]) & title_q
     return list(base.filter(q).select_related("category", "region").order_by("-created_at")[:limit])
 
 
@@ -301,6 +318,7 @@ def similar_cases(user: Any, case: Case) -> list[Case]:
             region_code=case.region.code,
             lon=case.lon,
             lat=case.lat,
+            category_code=case.category.code if case.category else "",
             exclude_id=case.pk,
         ):
             if c.pk not in seen:
@@ -311,27 +329,30 @@ def similar_cases(user: Any, case: Case) -> list[Case]:
 # --- public portal -------------------------------------------------------------------------------------------
 
 PUBLIC_STEPS = {
-    "report": "已登记",
-    "accept": "已受理",
-    "escalate": "已转上级中心",
-    "dispatch": "已派单",
-    "acknowledge": "部门已签收",
-    "resolve": "已办结",
-    "reply": "已答复",
-    "rate": "已评价",
-    "reopen": "重新办理",
-    "archive": "已归档",
-    "decline": "不予受理",
-    "merge": "已合并处理",
+    "report": gettext_noop("已登记"),
+    "accept": gettext_noop("已受理"),
+    "escalate": gettext_noop("已转上级中心"),
+    "dispatch": gettext_noop("已派单"),
+    "acknowledge": gettext_noop("部门已签收"),
+    "resolve": gettext_noop("已办结"),
+    "reply": gettext_noop("已反馈"),
+    "rate": gettext_noop("已评价"),
+    "reopen": gettext_noop("重新办理"),
+    "archive": gettext_noop("已归档"),
+    "decline": gettext_noop("不予受理"),
+    "merge": gettext_noop("已合并处理"),
 }
 
 
 def public_case_view(case: Case) -> dict[str, Any]:
     """What a reporter may see through the tracking code: stages and the reply, nothing private."""
     steps = [
-        {"action": e.action, "label": PUBLIC_STEPS[e.action], "at": e.at}
-        for e in case.events.order_by("seq").only("action", "at")
-        if e.action in PUBLIC_STEPS
+        {"action": action, "label": gettext(PUBLIC_STEPS[action]), "at": at}
+        # values_list: one query (``only`` on a related manager re-fetches each row's case_id)
+        for action, at in CaseEvent.objects.filter(case_id=case.pk)
+        .order_by("seq")
+        .values_list("action", "at")
+        if action in PUBLIC_STEPS
     ]
     return {
         "number": case.number,

@@ -304,15 +304,32 @@ def tracking_digest(number: str, code: str) -> str:
 
 
 def _owner_region(actor: Any, region: Region) -> Region:
-    """The center that owns a new case: for center staff, the deepest of their accepting regions
-    that covers the case's region (the center where it was registered); otherwise the case's own
-    region (a village's work station first: 小事不出村)."""
+    """The center that owns a new case.
+
+    - Center staff: the deepest of their accepting regions that covers the case's region (the
+      center where it was registered).
+    - Otherwise (citizens, grid workers): the nearest staffed center at or above the case's region —
+      the village's work station first (小事不出村), else its township, and so on — so that a report
+      always lands in a queue someone works. With no staffed center at all, the region itself."""
     if isinstance(actor, User):
         covering = [g for g in grants_with(actor, Perm.CASE_ACCEPT) if is_within(region.path, g.path)]
         if covering:
             best = max(covering, key=lambda g: len(g.path))
             return Region.objects.get(pk=best.region_id)
-    return region
+    from zongzhi.orgs.models import RoleGrant
+    from zongzhi.orgs.roles import roles_with
+
+    staffed = set(
+        RoleGrant.objects.filter(
+            role__in=roles_with(Perm.CASE_ACCEPT),
+            region_path__in=ancestors_or_self(region.path),
+            department__isnull=True,
+            user__is_active=True,
+        ).values_list("region_path", flat=True)
+    )
+    if not staffed or region.path in staffed:
+        return region
+    return Region.objects.get(path=max(staffed, key=len))
 
 
 def case_report(
@@ -321,8 +338,10 @@ def case_report(
     data: ReportInput,
     idempotency_key: str | None = None,
     ip: str | None = None,
+    now: datetime | None = None,
 ) -> ReportResult:
-    """Register a case (登记). ``actor=None`` is a citizen on the public portal.
+    """Register a case (登记). ``actor=None`` is a citizen on the public portal; ``now`` backdates a
+    registration (historical records, demo data).
 
     Invariants: a retried request with the same ``idempotency_key`` and body returns the first case
     and creates nothing; the same key with another body is refused (422, field ``Idempotency-Key``).
@@ -367,7 +386,7 @@ def case_report(
     elif data.resolved_on_site:
         raise PermissionDeniedError(_("群众上报不能直接办结。"), code="forbidden")
 
-    now = timezone.now()
+    now = now or timezone.now()
     tracking_code = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
     owner = _owner_region(actor, region)
     try:
@@ -806,9 +825,18 @@ def _h_return(ctx: Ctx) -> None:
 
 
 def _h_report_part(ctx: Ctx) -> None:
-    CaseAssignment.objects.filter(
+    if ctx.department is None and ctx.actor is None:
+        # the system records a part on a department's behalf (imports, demo data): it must name it
+        part = CaseAssignment.objects.filter(
+            case=ctx.case, is_current=True, role=AssignmentRole.ASSISTING, department_id=ctx.data.get("department_id")
+        ).select_related("department").first()
+        if part is None:
+            raise FieldError("department_id", _("请指定报送结果的协办单位。"), code="required")
+        ctx.department = part.department
+    updated = CaseAssignment.objects.filter(
         case=ctx.case, is_current=True, role=AssignmentRole.ASSISTING, department=ctx.department
     ).update(part_result=ctx.note, part_done_at=ctx.now)
+    assert updated == 1, "report_part must update exactly the actor's assisting part"
     ctx.event_data = (
         {"department": {"id": ctx.department.pk, "name": ctx.department.name}} if ctx.department else {}
     )

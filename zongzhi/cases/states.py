@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, gettext_noop
+
 from zongzhi.orgs.roles import Perm
 
 from .models import CaseState as S
@@ -36,7 +38,7 @@ OPEN = (S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.HANDLING, S.RESOLVED, S.REPLIED)
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         "accept",
-        "受理",
+        gettext_noop("受理"),
         (S.REPORTED,),
         S.ACCEPTED,
         Perm.CASE_ACCEPT,
@@ -47,7 +49,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "decline",
-        "不予受理",
+        gettext_noop("不予受理"),
         (S.REPORTED,),
         S.DECLINED,
         Perm.CASE_ACCEPT,
@@ -58,7 +60,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "merge",
-        "合并重复件",
+        gettext_noop("合并重复件"),
         (S.REPORTED, S.ACCEPTED),
         S.DECLINED,
         Perm.CASE_ACCEPT,
@@ -69,7 +71,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "escalate",
-        "上报",
+        gettext_noop("上报"),
         (S.REPORTED, S.ACCEPTED),
         S.REPORTED,
         Perm.CASE_DISPATCH,
@@ -80,7 +82,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "dispatch",
-        "分流派单",
+        gettext_noop("分流派单"),
         (S.ACCEPTED,),
         S.DISPATCHED,
         Perm.CASE_DISPATCH,
@@ -92,7 +94,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "acknowledge",
-        "签收",
+        gettext_noop("签收"),
         (S.DISPATCHED,),
         S.HANDLING,
         Perm.CASE_HANDLE,
@@ -103,7 +105,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "return",
-        "退回",
+        gettext_noop("退回"),
         (S.DISPATCHED, S.HANDLING),
         S.ACCEPTED,
         Perm.CASE_HANDLE,
@@ -114,7 +116,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "report_part",
-        "报送协办结果",
+        gettext_noop("报送协办结果"),
         (S.DISPATCHED, S.HANDLING),
         SAME,
         Perm.CASE_HANDLE,
@@ -125,7 +127,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "request_extension",
-        "申请延期",
+        gettext_noop("申请延期"),
         (S.HANDLING,),
         SAME,
         Perm.CASE_HANDLE,
@@ -136,7 +138,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "approve_extension",
-        "批准延期",
+        gettext_noop("批准延期"),
         (S.HANDLING,),
         SAME,
         Perm.CASE_APPROVE_EXTENSION,
@@ -147,7 +149,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "reject_extension",
-        "驳回延期",
+        gettext_noop("驳回延期"),
         (S.HANDLING,),
         SAME,
         Perm.CASE_APPROVE_EXTENSION,
@@ -158,7 +160,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "resolve",
-        "办结",
+        gettext_noop("办结"),
         (S.HANDLING,),
         S.RESOLVED,
         Perm.CASE_HANDLE,
@@ -170,7 +172,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "reply",
-        "反馈",
+        gettext_noop("反馈"),
         (S.RESOLVED,),
         S.REPLIED,
         Perm.CASE_REPLY,
@@ -181,7 +183,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "rate",
-        "评价",
+        gettext_noop("评价"),
         (S.REPLIED,),
         SAME,
         Perm.CASE_CALLBACK,
@@ -193,7 +195,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "reopen",
-        "重办",
+        gettext_noop("重办"),
         (S.REPLIED,),
         S.HANDLING,
         Perm.CASE_DISPATCH,
@@ -204,7 +206,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "archive",
-        "归档",
+        gettext_noop("归档"),
         (S.REPLIED,),
         S.ARCHIVED,
         Perm.CASE_ARCHIVE,
@@ -215,7 +217,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "supervise",
-        "督办",
+        gettext_noop("督办"),
         OPEN,
         SAME,
         Perm.CASE_SUPERVISE,
@@ -229,20 +231,22 @@ TRANSITIONS: tuple[Transition, ...] = (
 BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
 # Actions the sweep or intake perform themselves (not offered to users, still on the timeline).
 SYSTEM_ACTIONS = {
-    "report": "登记",
-    "resolve_on_site": "自行处置",
-    "remind": "催办",
-    "supervise_auto": "超期督办",
-    "list": "挂牌督办",
-    "auto_archive": "逾期未评价归档",
-    "supervision_reply": "督办回复",
-    "deadline_recompute": "时限重算",
+    "report": gettext_noop("登记"),
+    "resolve_on_site": gettext_noop("自行处置"),
+    "remind": gettext_noop("催办"),
+    "supervise_auto": gettext_noop("超期督办"),
+    "list": gettext_noop("挂牌督办"),
+    "auto_archive": gettext_noop("逾期未评价归档"),
+    "supervision_reply": gettext_noop("督办回复"),
+    "deadline_recompute": gettext_noop("时限重算"),
 }
 
 
 def action_label(action: str) -> str:
+    """The action's label in the active language (the table keeps the Chinese source text)."""
     t = BY_ACTION.get(action)
-    return t.label if t is not None else SYSTEM_ACTIONS.get(action, action)
+    label = t.label if t is not None else SYSTEM_ACTIONS.get(action, action)
+    return gettext(label) if label else label
 
 
 def transition_for(action: str) -> Transition | None:

@@ -356,6 +356,7 @@ def similar_hints(request: HttpRequest) -> HttpResponse:
         region_code=(g.get("region") or "").split(" ")[0],
         lon=_float(g.get("lon")),
         lat=_float(g.get("lat")),
+        category_code=(g.get("category") or "").split(" ")[0],
     )
     return render(request, "cases/partials/similar.html", {"items": items})
 

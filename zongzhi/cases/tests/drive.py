@@ -7,7 +7,13 @@ Used by test_actions, test_permissions and test_concurrency. Everything goes thr
 
 from __future__ import annotations
 
+import random
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
+
+from django.db import OperationalError, connection, connections
 
 from zongzhi.cases import services
 from zongzhi.cases.models import Case, CaseAssignment, CaseEvent, CaseState, Supervision
@@ -102,3 +108,41 @@ def snapshot(case_id: int) -> dict[str, Any]:
 def api_act(world: Any, user: Any, case_id: int, action: str, note: str = "", **data: Any) -> Any:
     """POST /cases/{id}/actions/{action} as ``user``."""
     return world.api(user, "post", f"/cases/{case_id}/actions/{action}", {"note": note, "data": data})
+
+
+# --- threads ------------------------------------------------------------------------------------------------
+
+
+def _with_busy_retry(fn: Callable[[], Any]) -> Any:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return fn()
+        except OperationalError as exc:
+            locked = "locked" in str(exc)
+            if connection.vendor != "sqlite" or not locked or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.001, 0.01))
+
+
+def race(*calls: Callable[[], Any]) -> list[Any]:
+    """Run ``calls`` in threads released at the same moment; return each one's result or exception."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int, fn: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[i] = _with_busy_retry(fn)
+        except BaseException as exc:
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    return results

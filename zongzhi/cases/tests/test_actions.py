@@ -34,7 +34,9 @@ def _last(detail: dict[str, Any]) -> dict[str, Any]:
     return detail["timeline"][-1]
 
 
-def _assert_row(detail: dict[str, Any], *, action: str, actor: str, from_state: str, to_state: str, note: str = ""):
+def _assert_row(
+    detail: dict[str, Any], *, action: str, actor: str, from_state: str, to_state: str, note: str = ""
+):
     row = _last(detail)
     assert row["action"] == action
     assert row["actor"] == actor
@@ -72,7 +74,14 @@ def test_decline(world):
     case = report(world)
     detail = _ok(api_act(world, world.operator, case.pk, "decline", "属于法院受理范围"))
     assert detail["state"] == "declined" and detail["stage"] == "none" and detail["due_at"] is None
-    _assert_row(detail, action="decline", actor="op_a", from_state="reported", to_state="declined", note="属于法院受理范围")
+    _assert_row(
+        detail,
+        action="decline",
+        actor="op_a",
+        from_state="reported",
+        to_state="declined",
+        note="属于法院受理范围",
+    )
     assert Case.objects.get(pk=case.pk).decline_reason == "属于法院受理范围"
     assert detail["allowed_actions"] == []
 
@@ -104,7 +113,11 @@ def test_escalate_to_parent_center_which_accepts_and_dispatches(world):
     assert detail["state"] == "reported" and detail["owner_region_code"] == world.r["A"].code
     assert detail["escalation_count"] == 1
     row = _assert_row(
-        detail, action="escalate", actor="op_a1", from_state="reported", to_state="reported",
+        detail,
+        action="escalate",
+        actor="op_a1",
+        from_state="reported",
+        to_state="reported",
         note="涉及多个街道，需区级协调",
     )
     assert row["data"] == {"from": world.r["A1"].code, "to": world.r["A"].code}
@@ -154,8 +167,12 @@ def test_dispatch_without_applicable_rule_stays_for_manual_dispatch(world):
     due = (timezone.now() + dt.timedelta(days=3)).replace(microsecond=0)
     detail = _ok(
         api_act(
-            world, world.operator, case.pk, "dispatch",
-            lead_department_id=world.housing.pk, assisting_department_ids=[world.police.pk],
+            world,
+            world.operator,
+            case.pk,
+            "dispatch",
+            lead_department_id=world.housing.pk,
+            assisting_department_ids=[world.police.pk],
             handle_due_at=due.isoformat(),
         )
     )
@@ -173,23 +190,38 @@ def test_dispatch_outside_owner_subtree_is_422(world):
     res = api_act(world, world.operator, case.pk, "dispatch", lead_department_id=world.other_police.pk)
     _field_error(res, "lead_department_id", "out_of_scope")
     res = api_act(
-        world, world.operator, case.pk, "dispatch",
-        lead_department_id=world.police.pk, assisting_department_ids=[world.other_police.pk],
+        world,
+        world.operator,
+        case.pk,
+        "dispatch",
+        lead_department_id=world.police.pk,
+        assisting_department_ids=[world.other_police.pk],
     )
     _field_error(res, "assisting_department_ids", "out_of_scope")
-    _field_error(api_act(world, world.operator, case.pk, "dispatch", lead_department_id=999999), "lead_department_id")
+    _field_error(
+        api_act(world, world.operator, case.pk, "dispatch", lead_department_id=999999), "lead_department_id"
+    )
     past = (timezone.now() - dt.timedelta(hours=1)).isoformat()
-    res = api_act(world, world.operator, case.pk, "dispatch", lead_department_id=world.police.pk, handle_due_at=past)
+    res = api_act(
+        world, world.operator, case.pk, "dispatch", lead_department_id=world.police.pk, handle_due_at=past
+    )
     _field_error(res, "handle_due_at", "in_past")
     assert snapshot(case.pk) == before
     # a township-owned case cannot go to a county department
     township_case = drive_to(world, CaseState.REPORTED, actor="township_operator")
     act(world, "township_operator", township_case, "accept")
-    res = api_act(world, world.township_operator, township_case.pk, "dispatch", lead_department_id=world.police.pk)
+    res = api_act(
+        world, world.township_operator, township_case.pk, "dispatch", lead_department_id=world.police.pk
+    )
     _field_error(res, "lead_department_id", "out_of_scope")
     detail = _ok(
-        api_act(world, world.township_operator, township_case.pk, "dispatch",
-                lead_department_id=world.township_office.pk)
+        api_act(
+            world,
+            world.township_operator,
+            township_case.pk,
+            "dispatch",
+            lead_department_id=world.township_office.pk,
+        )
     )
     assert detail["lead_department_id"] == world.township_office.pk
 
@@ -199,8 +231,14 @@ def test_dispatch_uses_the_rule_version_in_force_at_dispatch_time(world):
     v1 = ResponsibilityRule.objects.get()
     change = timezone.localdate() + dt.timedelta(days=10)
     res = world.api(
-        admin, "post", f"/rules/{v1.pk}/revise",
-        {"effective_from": change.isoformat(), "lead_department_id": world.housing.pk, "assisting_department_ids": []},
+        admin,
+        "post",
+        f"/rules/{v1.pk}/revise",
+        {
+            "effective_from": change.isoformat(),
+            "lead_department_id": world.housing.pk,
+            "assisting_department_ids": [],
+        },
     )
     assert res.status_code == 201, res.content
     v2 = ResponsibilityRule.objects.get(pk=res.json()["id"])
@@ -227,12 +265,14 @@ def test_acknowledge(world):
     case = drive_to(world, CaseState.DISPATCHED)
     detail = _ok(api_act(world, world.handler, case.pk, "acknowledge"))
     assert detail["state"] == "handling" and detail["stage"] == "handle"
-    row = _assert_row(detail, action="acknowledge", actor="police_a", from_state="dispatched", to_state="handling")
+    row = _assert_row(
+        detail, action="acknowledge", actor="police_a", from_state="dispatched", to_state="handling"
+    )
     assert row["department"] == world.police.name
     case.refresh_from_db()
     assert case.acknowledged_at is not None
     assert case.due_at == case.handle_due_at  # the handling deadline fixed at dispatch
-    lead = [a for a in detail["assignments"] if a["role"] == "lead"][0]
+    lead = next(a for a in detail["assignments"] if a["role"] == "lead")
     assert lead["acknowledged_at"] is not None
 
 
@@ -243,7 +283,12 @@ def test_return_goes_back_to_the_dispatching_center(world):
     assert detail["state"] == "accepted" and detail["is_returned"] is True and detail["return_count"] == 1
     assert detail["lead_department_id"] is None and detail["handle_due_at"] is None
     row = _assert_row(
-        detail, action="return", actor="police_a", from_state="handling", to_state="accepted", note="不属于本单位职责"
+        detail,
+        action="return",
+        actor="police_a",
+        from_state="handling",
+        to_state="accepted",
+        note="不属于本单位职责",
     )
     assert row["data"] == {"department": {"id": world.police.pk, "name": world.police.name}}
     assert all(not a["is_current"] for a in detail["assignments"])
@@ -255,18 +300,28 @@ def test_return_goes_back_to_the_dispatching_center(world):
 
 def test_report_part_by_assisting_department(world):
     case = drive_to(world, CaseState.ACCEPTED)
-    act(world, "operator", case, "dispatch", lead_department_id=world.police.pk,
-        assisting_department_ids=[world.housing.pk])
+    act(
+        world,
+        "operator",
+        case,
+        "dispatch",
+        lead_department_id=world.police.pk,
+        assisting_department_ids=[world.housing.pk],
+    )
     _field_error(api_act(world, world.housing_handler, case.pk, "report_part"), "note", "required")
     detail = _ok(api_act(world, world.housing_handler, case.pk, "report_part", "已完成房屋安全鉴定"))
     assert detail["state"] == "dispatched"  # recorded without moving the case
     row = _assert_row(
-        detail, action="report_part", actor="housing_a", from_state="dispatched", to_state="dispatched",
+        detail,
+        action="report_part",
+        actor="housing_a",
+        from_state="dispatched",
+        to_state="dispatched",
         note="已完成房屋安全鉴定",
     )
     assert row["data"] == {"department": {"id": world.housing.pk, "name": world.housing.name}}
     assert row["department"] == world.housing.name
-    part = [a for a in detail["assignments"] if a["role"] == "assisting"][0]
+    part = next(a for a in detail["assignments"] if a["role"] == "assisting")
     assert part["part_result"] == "已完成房屋安全鉴定" and part["part_done_at"] is not None
     # the lead is not an assisting department
     assert api_act(world, world.handler, case.pk, "report_part", "x").status_code == 403
@@ -288,8 +343,14 @@ def test_resolve_waits_for_assisting_parts_unless_the_center_overrides(world):
     assert snapshot(case.pk) == before
     detail = _ok(api_act(world, world.operator, case.pk, "resolve", "中心代为办结", override_parts=True))
     assert detail["state"] == "resolved" and detail["stage"] == "reply" and detail["result"] == "中心代为办结"
-    row = _assert_row(detail, action="resolve", actor="op_a", from_state="handling", to_state="resolved",
-                      note="中心代为办结")
+    row = _assert_row(
+        detail,
+        action="resolve",
+        actor="op_a",
+        from_state="handling",
+        to_state="resolved",
+        note="中心代为办结",
+    )
     assert row["data"] == {"override_parts": [world.township_office.name]}
     case.refresh_from_db()
     assert case.resolved_at is not None
@@ -300,8 +361,14 @@ def test_resolve_by_lead(world):
     case = drive_to(world, CaseState.HANDLING)
     _field_error(api_act(world, world.handler, case.pk, "resolve", "   "), "note", "required")
     detail = _ok(api_act(world, world.handler, case.pk, "resolve", "双方达成一致"))
-    row = _assert_row(detail, action="resolve", actor="police_a", from_state="handling", to_state="resolved",
-                      note="双方达成一致")
+    row = _assert_row(
+        detail,
+        action="resolve",
+        actor="police_a",
+        from_state="handling",
+        to_state="resolved",
+        note="双方达成一致",
+    )
     assert row["data"] == {} and row["department"] == world.police.name
 
 
@@ -310,13 +377,24 @@ def test_extension_request_approve_reject(world):
     due = case.due_at
     _field_error(api_act(world, world.handler, case.pk, "request_extension", "需要鉴定"), "until", "required")
     too_early = (due - dt.timedelta(hours=1)).isoformat()
-    _field_error(api_act(world, world.handler, case.pk, "request_extension", "需要鉴定", until=too_early),
-                 "until", "not_later")
+    _field_error(
+        api_act(world, world.handler, case.pk, "request_extension", "需要鉴定", until=too_early),
+        "until",
+        "not_later",
+    )
     until = (due + dt.timedelta(days=10)).replace(microsecond=0)
-    detail = _ok(api_act(world, world.handler, case.pk, "request_extension", "需要第三方鉴定", until=until.isoformat()))
+    detail = _ok(
+        api_act(world, world.handler, case.pk, "request_extension", "需要第三方鉴定", until=until.isoformat())
+    )
     assert detail["extension_pending"] is True and detail["state"] == "handling"
-    row = _assert_row(detail, action="request_extension", actor="police_a", from_state="handling",
-                      to_state="handling", note="需要第三方鉴定")
+    row = _assert_row(
+        detail,
+        action="request_extension",
+        actor="police_a",
+        from_state="handling",
+        to_state="handling",
+        note="需要第三方鉴定",
+    )
     assert row["data"] == {"until": until.isoformat(), "current_due_at": due.isoformat()}
     # a second request while one is pending
     before = snapshot(case.pk)
@@ -327,7 +405,9 @@ def test_extension_request_approve_reject(world):
     assert api_act(world, world.operator, case.pk, "approve_extension").status_code == 403
     assert snapshot(case.pk) == before
     detail = _ok(api_act(world, world.director, case.pk, "approve_extension"))
-    row = _assert_row(detail, action="approve_extension", actor="dir_a", from_state="handling", to_state="handling")
+    row = _assert_row(
+        detail, action="approve_extension", actor="dir_a", from_state="handling", to_state="handling"
+    )
     assert row["data"] == {"from": due.isoformat(), "to": until.isoformat()}
     case.refresh_from_db()
     assert case.due_at == until and case.handle_due_at == until and not case.extension_pending
@@ -340,8 +420,14 @@ def test_extension_request_approve_reject(world):
     act(world, "handler", case, "request_extension", "仍需时间", until=later.isoformat())
     _field_error(api_act(world, world.director, case.pk, "reject_extension"), "note", "required")
     detail = _ok(api_act(world, world.director, case.pk, "reject_extension", "理由不充分"))
-    _assert_row(detail, action="reject_extension", actor="dir_a", from_state="handling", to_state="handling",
-                note="理由不充分")
+    _assert_row(
+        detail,
+        action="reject_extension",
+        actor="dir_a",
+        from_state="handling",
+        to_state="handling",
+        note="理由不充分",
+    )
     case.refresh_from_db()
     assert case.due_at == until and case.handle_due_at == until and not case.extension_pending
     assert case.extension_requested_until is None
@@ -352,8 +438,9 @@ def test_reply(world):
     _field_error(api_act(world, world.operator, case.pk, "reply"), "note", "required")
     detail = _ok(api_act(world, world.operator, case.pk, "reply", "已电话告知", method="phone"))
     assert detail["state"] == "replied" and detail["stage"] == "rate" and detail["reply_text"] == "已电话告知"
-    row = _assert_row(detail, action="reply", actor="op_a", from_state="resolved", to_state="replied",
-                      note="已电话告知")
+    row = _assert_row(
+        detail, action="reply", actor="op_a", from_state="resolved", to_state="replied", note="已电话告知"
+    )
     assert row["data"] == {"method": "phone"}
     case.refresh_from_db()
     assert case.due_at == case.replied_at + dt.timedelta(days=7)  # the rating window
@@ -362,7 +449,9 @@ def test_reply(world):
 def test_rate_by_callback_operator(world):
     case = drive_to(world, CaseState.REPLIED)
     _field_error(api_act(world, world.operator, case.pk, "rate", rating="great"), "rating", "invalid_choice")
-    detail = _ok(api_act(world, world.operator, case.pk, "rate", rating="basically_satisfied", comment="还行"))
+    detail = _ok(
+        api_act(world, world.operator, case.pk, "rate", rating="basically_satisfied", comment="还行")
+    )
     assert detail["state"] == "replied" and detail["rating"] == "basically_satisfied"
     row = _assert_row(detail, action="rate", actor="op_a", from_state="replied", to_state="replied")
     assert row["data"] == {"rating": "basically_satisfied", "comment": "还行", "by": "callback"}
@@ -375,7 +464,10 @@ def test_rate_by_reporter_with_tracking_code(world):
         actor=None,
         data=services.ReportInput(
             # reported for the county itself: owned by the county center, which dispatches to its police
-            channel="web", title="路灯不亮", description="门口路灯坏了", region_code=world.r["A"].code,
+            channel="web",
+            title="路灯不亮",
+            description="门口路灯坏了",
+            region_code=world.r["A"].code,
             reporter_phone="13900001111",
         ),
     )
@@ -384,8 +476,11 @@ def test_rate_by_reporter_with_tracking_code(world):
     url = f"/api/v1/public/cases/{case.number}/rating"
     res = c.post(url, {"code": "WRONGCODE", "rating": "satisfied"}, content_type="application/json")
     assert res.status_code == 404
-    res = c.post(url, {"code": result.tracking_code.lower(), "rating": "satisfied", "comment": "很好"},
-                 content_type="application/json")
+    res = c.post(
+        url,
+        {"code": result.tracking_code.lower(), "rating": "satisfied", "comment": "很好"},
+        content_type="application/json",
+    )
     assert res.status_code == 200, res.content
     assert res.json()["rating"] == "satisfied" and res.json()["can_rate"] is False
     event = CaseEvent.objects.filter(case=case).last()
@@ -398,7 +493,11 @@ def test_unsatisfied_rating_reopens_and_manual_reopen(world):
     detail = _ok(api_act(world, world.operator, case.pk, "rate", rating="unsatisfied"))
     assert detail["state"] == "handling" and detail["reopen_count"] == 1 and detail["rating"] == ""
     rate_row, reopen_row = detail["timeline"][-2:]
-    assert (rate_row["action"], rate_row["from_state"], rate_row["to_state"]) == ("rate", "replied", "replied")
+    assert (rate_row["action"], rate_row["from_state"], rate_row["to_state"]) == (
+        "rate",
+        "replied",
+        "replied",
+    )
     assert (reopen_row["action"], reopen_row["actor"]) == ("reopen", "系统")
     assert (reopen_row["from_state"], reopen_row["to_state"]) == ("replied", "handling")
     assert reopen_row["data"] == {"previous_rating": "unsatisfied"}
@@ -410,8 +509,14 @@ def test_unsatisfied_rating_reopens_and_manual_reopen(world):
     _field_error(api_act(world, world.operator, case.pk, "reopen"), "note", "required")
     detail = _ok(api_act(world, world.operator, case.pk, "reopen", "回访发现问题未解决"))
     assert detail["state"] == "handling" and detail["reopen_count"] == 2
-    _assert_row(detail, action="reopen", actor="op_a", from_state="replied", to_state="handling",
-                note="回访发现问题未解决")
+    _assert_row(
+        detail,
+        action="reopen",
+        actor="op_a",
+        from_state="replied",
+        to_state="handling",
+        note="回访发现问题未解决",
+    )
 
 
 @override_settings(ZZ_MAX_AUTO_REOPENS=2)
@@ -460,10 +565,18 @@ def test_archive_without_rating_only_after_the_window(world):
 def test_manual_supervision_and_reply(world):
     case = drive_to(world, CaseState.HANDLING)
     _field_error(api_act(world, world.city_leader, case.pk, "supervise"), "note", "required")
-    detail = _ok(api_act(world, world.city_leader, case.pk, "supervise", "群众反映强烈，请加快办理", kind="listed"))
+    detail = _ok(
+        api_act(world, world.city_leader, case.pk, "supervise", "群众反映强烈，请加快办理", kind="listed")
+    )
     assert detail["state"] == "handling"
-    row = _assert_row(detail, action="supervise", actor="leader_c", from_state="handling", to_state="handling",
-                      note="群众反映强烈，请加快办理")
+    row = _assert_row(
+        detail,
+        action="supervise",
+        actor="leader_c",
+        from_state="handling",
+        to_state="handling",
+        note="群众反映强烈，请加快办理",
+    )
     notice = Supervision.objects.get(case=case)
     assert row["data"] == {"supervision": notice.pk, "kind": "listed"}
     assert notice.is_manual and notice.department_id == world.police.pk
@@ -479,12 +592,17 @@ def test_manual_supervision_and_reply(world):
     assert res.status_code == 409 and res.json()["detail"]["code"] == "already_replied"
     event = CaseEvent.objects.filter(case=case).last()
     assert (event.action, event.actor_label, event.from_state, event.to_state) == (
-        "supervision_reply", "police_a", "handling", "handling",
+        "supervision_reply",
+        "police_a",
+        "handling",
+        "handling",
     )
     assert event.data == {"supervision": notice.pk, "on_time": True}
     case.refresh_from_db()
     assert case.last_event_seq == event.seq
-    _field_error(api_act(world, world.city_leader, case.pk, "supervise", "x", kind="bogus"), "kind", "invalid_choice")
+    _field_error(
+        api_act(world, world.city_leader, case.pk, "supervise", "x", kind="bogus"), "kind", "invalid_choice"
+    )
 
 
 def test_unknown_action_is_422(world):
@@ -520,13 +638,21 @@ def test_note_required_actions_refuse_an_empty_note(world, action):
     case = drive_to(world, state)
     if action == "report_part":
         case = drive_to(world, CaseState.ACCEPTED)
-        act(world, "operator", case, "dispatch", lead_department_id=world.police.pk,
-            assisting_department_ids=[world.housing.pk])
+        act(
+            world,
+            "operator",
+            case,
+            "dispatch",
+            lead_department_id=world.police.pk,
+            assisting_department_ids=[world.housing.pk],
+        )
     if action == "reject_extension":
         act(world, "handler", case, "request_extension", "需要鉴定", until="2099-01-01T00:00:00+08:00")
     before = snapshot(case.pk)
     for note in ("", "   \n"):
-        detail = _field_error(api_act(world, getattr(world, who), case.pk, action, note, **data), "note", "required")
+        detail = _field_error(
+            api_act(world, getattr(world, who), case.pk, action, note, **data), "note", "required"
+        )
         assert detail["message"]
     assert snapshot(case.pk) == before
     # and the same call with a note goes through (the refusal was the note, nothing else)
@@ -535,7 +661,13 @@ def test_note_required_actions_refuse_an_empty_note(world, action):
 
 # --- every illegal move: 409 with the current state, nothing written --------------------------------------------
 
-_DEPARTMENT_SEES = {CaseState.DISPATCHED, CaseState.HANDLING, CaseState.RESOLVED, CaseState.REPLIED, CaseState.ARCHIVED}
+_DEPARTMENT_SEES = {
+    CaseState.DISPATCHED,
+    CaseState.HANDLING,
+    CaseState.RESOLVED,
+    CaseState.REPLIED,
+    CaseState.ARCHIVED,
+}
 
 
 def _entitled_actor(world, action: str, state: str):

@@ -16,59 +16,19 @@ may succeed and every other attempt must end in ``Conflict``.
 
 from __future__ import annotations
 
-import random
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connection, connections
 
 from zongzhi.cases import services
 from zongzhi.cases.models import Case, CaseAssignment, CaseEvent, CaseState
 from zongzhi.core.errors import Conflict
 
-from .drive import act, drive_to, report
+from .drive import act, drive_to, race, report
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 5
-
-
-def _with_busy_retry(fn: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            return fn()
-        except OperationalError as exc:
-            locked = "locked" in str(exc)
-            if connection.vendor != "sqlite" or not locked or time.monotonic() > deadline:
-                raise
-            time.sleep(random.uniform(0.001, 0.01))
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run ``calls`` in threads released at the same moment; return each one's result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, fn: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = _with_busy_retry(fn)
-        except BaseException as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return results
 
 
 def _one_winner(results: list[Any]) -> tuple[int, Conflict]:

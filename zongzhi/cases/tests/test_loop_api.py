@@ -148,3 +148,18 @@ def test_validation_names_field(world):
     assert res.status_code == 422
     assert res.json()["detail"]["field"] == "lon"
     assert Case.objects.count() == 0
+
+
+def test_reports_land_at_the_nearest_staffed_center(world):
+    """A citizen's report from a village without work-station staff goes to the township center;
+    once the village has staff, to the village (小事不出村)."""
+    from tests.factories import make_user
+
+    c = world.client(None)
+    body = {"title": "路灯坏", "description": "三天不亮", "region_code": world.r["A1a"].code,
+            "is_anonymous": True, "consent": True}
+    number = c.post("/api/v1/public/cases", body, content_type="application/json").json()["number"]
+    assert Case.objects.get(number=number).owner_region == world.r["A1"]
+    make_user("center_operator", world.r["A1a"], username="station_a1a")
+    number = c.post("/api/v1/public/cases", body, content_type="application/json").json()["number"]
+    assert Case.objects.get(number=number).owner_region == world.r["A1a"]

@@ -37,21 +37,32 @@ def test_department_handler_of_another_department_cannot_act_for_the_lead(world)
     """Housing assists (so it sees the case) but the police lead: housing may not acknowledge,
     return, resolve or ask for an extension."""
     case = drive_to(world, CaseState.ACCEPTED)
-    act(world, "operator", case, "dispatch", lead_department_id=world.police.pk,
-        assisting_department_ids=[world.housing.pk])
+    act(
+        world,
+        "operator",
+        case,
+        "dispatch",
+        lead_department_id=world.police.pk,
+        assisting_department_ids=[world.housing.pk],
+    )
     before = snapshot(case.pk)
     for action in ("acknowledge", "return"):
         res = api_act(world, world.housing_handler, case.pk, action, "说明")
         assert res.status_code == 403, (action, res.content)
         assert res.json()["detail"] == {
-            "code": "forbidden", "message": "只有牵头单位可以执行此操作。", "action": action,
+            "code": "forbidden",
+            "message": "只有牵头单位可以执行此操作。",
+            "action": action,
         }
     assert snapshot(case.pk) == before
     act(world, "handler", case, "acknowledge")
     act(world, "housing_handler", case, "report_part", "已完成")
     before = snapshot(case.pk)
     assert _status(world, world.housing_handler, case.pk, "resolve") == 403
-    assert _status(world, world.housing_handler, case.pk, "request_extension", until="2099-01-01T00:00:00+08:00") == 403
+    assert (
+        _status(world, world.housing_handler, case.pk, "request_extension", until="2099-01-01T00:00:00+08:00")
+        == 403
+    )
     assert snapshot(case.pk) == before
     # a department that was never assigned does not see the case at all
     assert _status(world, world.other_handler, case.pk, "acknowledge") == 404
@@ -90,7 +101,9 @@ def test_sibling_county_operator_gets_404_for_everything(world, state):
     op = world.sibling_operator
     assert world.api(op, "get", f"/cases/{case.pk}").status_code == 404
     assert case.pk not in _ids(world.api(op, "get", "/cases"))
-    statuses = {a: _status(world, op, case.pk, a, rating="satisfied", master=case.number) for a in ALL_ACTIONS}
+    statuses = {
+        a: _status(world, op, case.pk, a, rating="satisfied", master=case.number) for a in ALL_ACTIONS
+    }
     assert set(statuses.values()) == {404}, statuses
     # the same for the other county's department handler
     statuses = {a: _status(world, world.other_handler, case.pk, a) for a in ALL_ACTIONS}
@@ -124,9 +137,17 @@ def test_leader_viewer_can_view_and_supervise_but_not_run_the_loop(world):
     res = api_act(world, leader, case.pk, "supervise", "请尽快派单")
     assert res.status_code == 200, res.content
     # a viewer registers nothing either
-    res = world.api(leader, "post", "/cases", {
-        "channel": "hotline", "title": "t", "description": "d", "region_code": world.r["A1a"].code,
-    })
+    res = world.api(
+        leader,
+        "post",
+        "/cases",
+        {
+            "channel": "hotline",
+            "title": "t",
+            "description": "d",
+            "region_code": world.r["A1a"].code,
+        },
+    )
     assert res.status_code == 422 and res.json()["detail"]["code"] == "out_of_scope"
     assert Case.objects.count() == 1
 
@@ -160,8 +181,14 @@ def test_owner_center_acts_not_a_lower_one(world):
 def test_department_handler_sees_only_cases_assigned_to_the_department(world):
     mine = drive_to(world, CaseState.DISPATCHED)  # police lead
     assisting = drive_to(world, CaseState.ACCEPTED)
-    act(world, "operator", assisting, "dispatch", lead_department_id=world.housing.pk,
-        assisting_department_ids=[world.police.pk])
+    act(
+        world,
+        "operator",
+        assisting,
+        "dispatch",
+        lead_department_id=world.housing.pk,
+        assisting_department_ids=[world.police.pk],
+    )
     returned = drive_to(world, CaseState.DISPATCHED)
     act(world, "handler", returned, "return", "不属于本单位")  # once assigned: still in its history
     not_assigned = drive_to(world, CaseState.ACCEPTED)  # same county, never assigned
@@ -170,7 +197,14 @@ def test_department_handler_sees_only_cases_assigned_to_the_department(world):
     assert listed == {mine.pk, assisting.pk, returned.pk}
     assert world.api(world.handler, "get", f"/cases/{not_assigned.pk}").status_code == 404
     assert world.api(world.handler, "get", f"/cases/{housing_only.pk}").status_code == 404
-    assert world.api(world.handler, "get", f"/cases/{mine.pk}").json()["allowed_actions"] == ["acknowledge", "return"]
+    assert world.api(world.handler, "get", f"/cases/{mine.pk}").json()["allowed_actions"] == [
+        "acknowledge",
+        "return",
+    ]
+    # police assists on ``assisting``: it may report its part, nothing else
+    assert world.api(world.handler, "get", f"/cases/{assisting.pk}").json()["allowed_actions"] == [
+        "report_part"
+    ]
     assert _ids(world.api(world.housing_handler, "get", "/cases")) == {assisting.pk, housing_only.pk}
     # the operator sees all of them
     assert {mine.pk, assisting.pk, returned.pk, not_assigned.pk, housing_only.pk} <= _ids(
@@ -180,9 +214,13 @@ def test_department_handler_sees_only_cases_assigned_to_the_department(world):
 
 def test_grid_worker_resolved_on_site_report(world):
     body = {
-        "channel": "patrol", "title": "楼道堆物", "description": "楼道堆放杂物堵塞通道",
-        "category_code": "0102", "region_code": world.r["A1a"].code,
-        "resolved_on_site": True, "result": "已劝导清理",
+        "channel": "patrol",
+        "title": "楼道堆物",
+        "description": "楼道堆放杂物堵塞通道",
+        "category_code": "0102",
+        "region_code": world.r["A1a"].code,
+        "resolved_on_site": True,
+        "result": "已劝导清理",
     }
     res = world.api(world.grid_worker, "post", "/cases", {**body, "result": ""})
     assert res.status_code == 422 and res.json()["detail"]["field"] == "result"
@@ -196,7 +234,11 @@ def test_grid_worker_resolved_on_site_report(world):
     assert case.lead_department_id is None
     event = CaseEvent.objects.get(case=case)
     assert (event.action, event.actor_label, event.from_state, event.to_state, event.note) == (
-        "resolve_on_site", "gw_a1a", "reported", "resolved", "已劝导清理",
+        "resolve_on_site",
+        "gw_a1a",
+        "reported",
+        "resolved",
+        "已劝导清理",
     )
     # the loop continues from there: the center replies
     assert _status(world, world.operator, case.pk, "reply", "已告知") == 200
@@ -204,8 +246,12 @@ def test_grid_worker_resolved_on_site_report(world):
 
 def test_resolved_on_site_needs_the_role(world):
     body = {
-        "channel": "hotline", "title": "t", "description": "d", "region_code": world.r["A1a"].code,
-        "resolved_on_site": True, "result": "done",
+        "channel": "hotline",
+        "title": "t",
+        "description": "d",
+        "region_code": world.r["A1a"].code,
+        "resolved_on_site": True,
+        "result": "done",
     }
     res = world.api(world.operator, "post", "/cases", body)
     assert res.status_code == 403
@@ -219,9 +265,13 @@ def test_public_report_cannot_be_resolved_on_site(world):
     res = world.client(None).post(
         "/api/v1/public/cases",
         {
-            "title": "路灯不亮", "description": "坏了", "region_code": world.r["A1a"].code,
-            "reporter_phone": "13900001111", "consent": True,
-            "resolved_on_site": True, "result": "我自己修好了",
+            "title": "路灯不亮",
+            "description": "坏了",
+            "region_code": world.r["A1a"].code,
+            "reporter_phone": "13900001111",
+            "consent": True,
+            "resolved_on_site": True,
+            "result": "我自己修好了",
         },
         content_type="application/json",
     )
@@ -232,8 +282,13 @@ def test_public_report_cannot_be_resolved_on_site(world):
         services.case_report(
             actor=None,
             data=services.ReportInput(
-                channel="web", title="t", description="d", region_code=world.r["A1a"].code,
-                reporter_phone="13900001111", resolved_on_site=True, result="x",
+                channel="web",
+                title="t",
+                description="d",
+                region_code=world.r["A1a"].code,
+                reporter_phone="13900001111",
+                resolved_on_site=True,
+                result="x",
             ),
         )
     assert Case.objects.count() == 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -79,8 +80,16 @@ SWEEP_KIND = {
 }
 # the moves that take a case along the loop (drawn more often than the detours)
 FORWARD = {
-    "accept", "dispatch", "acknowledge", "report_part", "request_extension", "approve_extension", "resolve", "reply",
-    "rate", "archive",
+    "accept",
+    "dispatch",
+    "acknowledge",
+    "report_part",
+    "request_extension",
+    "approve_extension",
+    "resolve",
+    "reply",
+    "rate",
+    "archive",
 }
 # (reporter, region, resolved on site): mostly allowed, some out of scope or not entitled
 REPORTERS = [
@@ -111,8 +120,20 @@ def make_machine(world: Any, users: list[Any], admin: Any) -> type[RuleBasedStat
     departments = [world.police, world.housing, world.township_office, world.other_police]
     office_handler = users[-1]
     by_kind = {
-        "center": [world.operator, world.operator, world.director, world.township_operator, world.sibling_operator],
-        "department": [world.handler, world.handler, office_handler, world.housing_handler, world.other_handler],
+        "center": [
+            world.operator,
+            world.operator,
+            world.director,
+            world.township_operator,
+            world.sibling_operator,
+        ],
+        "department": [
+            world.handler,
+            world.handler,
+            office_handler,
+            world.housing_handler,
+            world.other_handler,
+        ],
         "any": [world.operator, world.director, world.city_leader, world.handler],
     }
 
@@ -187,7 +208,9 @@ def make_machine(world: Any, users: list[Any], admin: Any) -> type[RuleBasedStat
                     user = data.draw(st.sampled_from(entitled), label="actor")
                 else:
                     user = data.draw(st.sampled_from(by_kind[transition.actor]), label="actor")
-                note = data.draw(st.sampled_from(["已处理", "情况说明：现场核实完毕", "已处理", ""]), label="note")
+                note = data.draw(
+                    st.sampled_from(["已处理", "情况说明：现场核实完毕", "已处理", ""]), label="note"
+                )
                 self._act(case_id, transition.action, user, note, data)
 
         @precondition(lambda self: bool(self.case_ids))
@@ -357,7 +380,7 @@ def make_machine(world: Any, users: list[Any], admin: Any) -> type[RuleBasedStat
             assert [e.seq for e in timeline] == list(range(1, case.last_event_seq + 1))
             assert timeline and timeline[0].action in ("report", "resolve_on_site")
             assert timeline[0].from_state == CaseState.REPORTED
-            for prev, nxt in zip(timeline, timeline[1:], strict=False):
+            for prev, nxt in pairwise(timeline):
                 assert nxt.from_state == prev.to_state, (
                     f"{case.number}: #{nxt.seq} {nxt.action} starts elsewhere"
                 )

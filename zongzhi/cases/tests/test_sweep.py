@@ -496,7 +496,10 @@ def test_an_approved_extension_does_not_raise_the_same_notice_twice(world, clock
     assert sla_sweep().supervisions == 1  # reminder + supervision of the handling stage
     until = case.due_at + dt.timedelta(days=10)
     case_transition(
-        actor=world.handler, case_id=case.pk, action="request_extension", note="需鉴定",
+        actor=world.handler,
+        case_id=case.pk,
+        action="request_extension",
+        note="需鉴定",
         data={"until": until.isoformat()},
     )
     case_transition(actor=world.director, case_id=case.pk, action="approve_extension")

@@ -161,3 +161,17 @@ def test_department_desk(world):
     page = h.get("/desk/").content.decode()
     assert case.number in page
     assert h.post(f"/cases/{case.pk}/actions/acknowledge/", {}).status_code == 302
+
+
+def test_duplicate_hints_need_the_same_subject_nearby(world):
+    from zongzhi.cases import selectors
+
+    c = world.client(world.operator)
+    _new_case(world, c, lon="120.1500", lat="30.2900")  # 0201 楼道堆物
+    _new_case(world, c, title="路灯不亮", description="路口路灯坏", category="0304", lon="120.1501", lat="30.2901")
+    hits = selectors.similar_open_cases(
+        world.operator, title="楼上漏水", region_code="", lon=120.1502, lat=30.2902, category_code="0202"
+    )
+    assert [h.title for h in hits] == ["楼道堆物"]  # same top category 02 nearby; the street light is not
+    page = c.get("/cases/similar/", {"title": "路灯坏了", "region": world.r["A1a"].code}).content.decode()
+    assert "路灯不亮" in page and "楼道堆物" not in page

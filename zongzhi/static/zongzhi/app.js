@@ -60,7 +60,7 @@
       if (!window.L || el.dataset.ready) return;
       el.dataset.ready = "1";
       var lon = parseFloat(el.dataset.lon), lat = parseFloat(el.dataset.lat);
-      var map = L.map(el, { attributionControl: !!el.dataset.tiles }).setView([lat, lon], 16);
+      var map = L.map(el, { attributionControl: !!el.dataset.tiles }).setView([lat, lon], 15);  // the 500 m circle fits in the box
       if (el.dataset.tiles) {
         L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution || "" }).addTo(map);
       } else if (el.dataset.noTiles) {
