@@ -175,3 +175,10 @@ def test_duplicate_hints_need_the_same_subject_nearby(world):
     assert [h.title for h in hits] == ["楼道堆物"]  # same top category 02 nearby; the street light is not
     page = c.get("/cases/similar/", {"title": "路灯坏了", "region": world.r["A1a"].code}).content.decode()
     assert "路灯不亮" in page and "楼道堆物" not in page
+
+
+def test_friendly_404_page(world, settings):
+    settings.DEBUG = False
+    res = world.client(world.operator).get("/cases/999999/")
+    assert res.status_code == 404
+    assert "页面不存在" in res.content.decode() and "返回首页" in res.content.decode()
