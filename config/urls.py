@@ -2,12 +2,13 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from django.utils.translation import gettext_lazy as _
 
 from zongzhi.api.main import api
 
-admin.site.site_header = "综治中心信息平台 · 配置管理"
-admin.site.site_title = "综治中心信息平台"
-admin.site.index_title = "配置管理"
+admin.site.site_header = _("综治中心信息平台 · 配置管理")
+admin.site.site_title = _("综治中心信息平台")
+admin.site.index_title = _("配置管理")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
@@ -16,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("zongzhi.cases.urls")),
     path("", include("zongzhi.core.urls")),
     path("", include("zongzhi.orgs.urls")),
+    path("", include("zongzhi.geo.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -121,6 +121,14 @@ def _attachment(village: Region) -> dict[str, Any]:
     return {"case_id": case.pk, "attachment_id": case.attachments.get().pk}
 
 
+_SQUARE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[120.15, 30.27], [120.154, 30.27], [120.154, 30.274], [120.15, 30.274], [120.15, 30.27]]
+    ],
+}
+
+
 # ---- THE REGISTRY: one entry per URL pattern with a parameter. Keep it sorted by key. ----------
 ROUTES: dict[str, Route] = {
     # API (django-ninja, mounted at api/v1/)
@@ -133,6 +141,13 @@ ROUTES: dict[str, Route] = {
         body={"note": "请加快办理", "data": {"kind": "supervision"}},
     ),
     "api/v1/grids/<grid_id>": Route(perm=Perm.GRID_VIEW, build=lambda v: {"grid_id": make_grid(v).pk}),
+    "api/v1/grids/<grid_id>/boundary": Route(
+        perm=Perm.GRID_MANAGE,
+        role=Role.SYSTEM_ADMIN,
+        build=lambda v: {"grid_id": make_grid(v).pk},
+        method="put",
+        body={"geometry": _SQUARE, "crs": "wgs84"},
+    ),
     "api/v1/regions/<code>": Route(perm=Perm.REGION_VIEW, build=lambda v: {"code": v.code}),
     # rules are seen by case staff and by catalogue managers; the check uses the latter
     "api/v1/rules/<rule_id>": Route(
@@ -170,6 +185,10 @@ ROUTES: dict[str, Route] = {
     ),
     "cases/<int:case_id>/attachments/<int:attachment_id>/": Route(perm=Perm.CASE_VIEW, build=_attachment),
     "grids/<int:grid_id>/": Route(perm=Perm.GRID_VIEW, build=lambda v: {"grid_id": make_grid(v).pk}),
+    # the boundary editor exists only for those who may edit the grid
+    "grids/<int:grid_id>/boundary/": Route(
+        perm=Perm.GRID_MANAGE, role=Role.SYSTEM_ADMIN, build=lambda v: {"grid_id": make_grid(v).pk}
+    ),
     "regions/<str:code>/": Route(perm=Perm.REGION_VIEW, build=lambda v: {"code": v.code}),
     "supervisions/<int:supervision_id>/reply/": Route(
         perm=Perm.CASE_DISPATCH,

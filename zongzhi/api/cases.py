@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date, datetime
-from typing import Any
+from typing import Any, get_type_hints
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -14,6 +14,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.throttling import AnonRateThrottle
 
+from zongzhi.api.pagination import MappedQuerySet
 from zongzhi.cases import selectors, services
 from zongzhi.cases.attachments import UploadedFile, validate_uploads
 from zongzhi.cases.models import (
@@ -388,8 +389,16 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
     return Status(201 if result.created else 200, body)
 
 
+def _resolved_hints(fn: Any) -> Any:
+    """Evaluate the (postponed) annotations in this module: ninja reads them from the wrapper
+    ``paginate`` puts around the view, whose globals do not know ``CaseState``, ``Channel``…"""
+    fn.__annotations__ = get_type_hints(fn)
+    return fn
+
+
 @router.get("/cases", response=list[CaseOut])
 @paginate(LimitOffsetPagination)
+@_resolved_hints
 def list_cases(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     queue: str | None = None,
@@ -429,7 +438,7 @@ def list_cases(  # type: ignore[no-untyped-def]
         mine=mine,
         order=order,
     )
-    return [case_out(c) for c in selectors.case_list(request.user, filters)]
+    return MappedQuerySet(selectors.case_list(request.user, filters), case_out)
 
 
 @router.get("/cases/queues", response=QueueCountsOut)
@@ -628,7 +637,7 @@ def list_categories(
 @catalogue_router.post("/categories", response={201: CategoryOut})
 def create_category(request: HttpRequest, payload: CategoryIn) -> Status[dict[str, Any]]:
     _require_catalogue_anywhere(request)
-    c = services.category_create(actor=request.user, **payload.dict())  # type: ignore[arg-type]
+    c = services.category_create(actor=request.user, **payload.dict(exclude_unset=True))  # type: ignore[arg-type]
     return Status(201, _category_out(c))
 
 

@@ -11,6 +11,7 @@ from zongzhi.core.errors import DomainError
 from .auth import AUTH
 from .cases import catalogue_router, public_router
 from .cases import router as cases_router
+from .geo import router as geo_router
 from .orgs import router as orgs_router
 
 api = NinjaAPI(
@@ -50,6 +51,8 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return api.create_response(request, {"detail": {"code": "invalid", "errors": errors}}, status=422)
 
 
+# geo first: its /grids/import and /grids/export must resolve before orgs' /grids/{grid_id}.
+api.add_router("/", geo_router)
 api.add_router("/", orgs_router)
 api.add_router("/", cases_router)
 api.add_router("/", public_router)

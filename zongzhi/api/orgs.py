@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from zongzhi.api.pagination import MappedQuerySet
 from zongzhi.orgs import selectors
 from zongzhi.orgs.models import Grid, Region
 from zongzhi.orgs.scoping import get_visible_or_404, grants_of
@@ -71,9 +72,9 @@ def _region_out(region: Region) -> dict[str, object]:
 def list_regions(
     request: HttpRequest, parent: str | None = None, level: str | None = None, q: str | None = None
 ):  # type: ignore[no-untyped-def]
-    return [
-        _region_out(r) for r in selectors.regions_for(request.user, parent_code=parent, level=level, text=q)
-    ]
+    return MappedQuerySet(
+        selectors.regions_for(request.user, parent_code=parent, level=level, text=q), _region_out
+    )
 
 
 @router.get("/regions/{code}", response=RegionOut)
@@ -96,7 +97,7 @@ def _grid_out(grid: Grid) -> dict[str, object]:
 @router.get("/grids", response=list[GridOut])
 @paginate(LimitOffsetPagination)
 def list_grids(request: HttpRequest, region: str | None = None):  # type: ignore[no-untyped-def]
-    return [_grid_out(g) for g in selectors.grids_for(request.user, region_code=region)]
+    return MappedQuerySet(selectors.grids_for(request.user, region_code=region), _grid_out)
 
 
 @router.get("/grids/{grid_id}", response=GridOut)

@@ -25,9 +25,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     root = bool(user.is_superuser)
     return {
         "nav": {
-            "workbench": root or bool(roles & {Role.CENTER_OPERATOR, Role.CENTER_DIRECTOR, Role.LEADER_VIEWER,
-                                               Role.MEDIATOR}),
-            "new_case": root or (Perm.CASE_REPORT in perms and bool(roles - {Role.GRID_WORKER, Role.GRID_LEADER})),
+            "workbench": root
+            or bool(roles & {Role.CENTER_OPERATOR, Role.CENTER_DIRECTOR, Role.LEADER_VIEWER, Role.MEDIATOR}),
+            "new_case": root
+            or (Perm.CASE_REPORT in perms and bool(roles - {Role.GRID_WORKER, Role.GRID_LEADER})),
             "desk": any(g.department_id is not None and g.has(Perm.CASE_HANDLE) for g in grants),
             "mobile": bool(roles & {Role.GRID_WORKER, Role.GRID_LEADER}),
             "grids": root or Perm.GRID_VIEW in perms,

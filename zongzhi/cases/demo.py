@@ -116,7 +116,13 @@ def _rules(city: Region) -> int:
 
 
 def _point_in(grid: Grid | None, rng: random.Random) -> tuple[float | None, float | None]:
-    if grid is None or grid.min_lon is None or grid.max_lon is None or grid.min_lat is None or grid.max_lat is None:
+    if (
+        grid is None
+        or grid.min_lon is None
+        or grid.max_lon is None
+        or grid.min_lat is None
+        or grid.max_lat is None
+    ):
         return None, None
     # a point near the middle of the grid's box (demo grids are convex cells)
     lon = grid.min_lon + (grid.max_lon - grid.min_lon) * rng.uniform(0.35, 0.65)
@@ -159,7 +165,9 @@ def seed_demo_cases(*, city_code: str, seed: int = 2026) -> DemoReport:
 
 def _seed_cases(city: Region, report: DemoReport, seed: int) -> None:
     rng = random.Random(seed)
-    grids = list(Grid.objects.filter(region_path__startswith=city.path).select_related("village", "village__parent"))
+    grids = list(
+        Grid.objects.filter(region_path__startswith=city.path).select_related("village", "village__parent")
+    )
     if not grids:
         raise ValueError("the demo city has no grids: run seed_demo first")
     now = timezone.now()
@@ -171,8 +179,10 @@ def _seed_cases(city: Region, report: DemoReport, seed: int) -> None:
             township = grid.village.parent
             assert township is not None
             code, title, description = rng.choice(MATTERS)
-            age = timedelta(minutes=rng.randint(5, 50)) if target == "reported" else timedelta(
-                hours=rng.randint(20, 24 * 13)
+            age = (
+                timedelta(minutes=rng.randint(5, 50))
+                if target == "reported"
+                else timedelta(hours=rng.randint(20, 24 * 13))
             )
             if target == "reported" and seq % 4 == 0:
                 age = timedelta(hours=rng.randint(2, 6))  # overdue for acceptance
@@ -185,8 +195,16 @@ def _seed_cases(city: Region, report: DemoReport, seed: int) -> None:
 
 
 def _drive(
-    target: str, grid: Grid, township: Region, code: str, title: str, description: str,
-    start: dt.datetime, now: dt.datetime, rng: random.Random, seq: int,
+    target: str,
+    grid: Grid,
+    township: Region,
+    code: str,
+    title: str,
+    description: str,
+    start: dt.datetime,
+    now: dt.datetime,
+    rng: random.Random,
+    seq: int,
 ) -> Case | None:
     operator = _operator_for(township)
     lon, lat = _point_in(grid, rng)
@@ -240,15 +258,23 @@ def _drive(
         return Case.objects.get(pk=case.pk)
     act("acknowledge", handler)
     for part in case.assignments.filter(role="assisting", is_current=True).select_related("department"):
-        act("report_part", _handler_for(part.department), "已参与现场调处，协办意见已反馈。",
-            department_id=part.department_id)
+        act(
+            "report_part",
+            _handler_for(part.department),
+            "已参与现场调处，协办意见已反馈。",
+            department_id=part.department_id,
+        )
     if target == "handling":
         return Case.objects.get(pk=case.pk)
     if target == "extension":
         case.refresh_from_db()
         assert case.due_at is not None
-        act("request_extension", handler, "需协调多方当事人，申请延期五个工作日。",
-            until=(case.due_at + timedelta(days=7)).isoformat())
+        act(
+            "request_extension",
+            handler,
+            "需协调多方当事人，申请延期五个工作日。",
+            until=(case.due_at + timedelta(days=7)).isoformat(),
+        )
         return Case.objects.get(pk=case.pk)
     act("resolve", handler, "已现场核实并处置完毕，当事双方达成一致。")
     if target == "resolved":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -21,6 +22,33 @@ RATING_CHOICES = [
 _SELECT = {"class": "form-select"}
 _LON_RANGE = _("经度须为 73 到 136 之间的数字（中国境内）。")
 _LAT_RANGE = _("纬度须为 3 到 54 之间的数字（中国境内）。")
+_LON_ERRORS = {"min_value": _LON_RANGE, "max_value": _LON_RANGE, "invalid": _LON_RANGE}
+_LAT_ERRORS = {"min_value": _LAT_RANGE, "max_value": _LAT_RANGE, "invalid": _LAT_RANGE}
+_DATETIME_ERRORS = {"invalid": _("请按“年-月-日 时:分”填写时间。")}
+# an HTML tag (<script>, <img …>, </a>, <!-- …): free text keeps it as text, a title refuses it
+_MARKUP = re.compile(r"<\s*[/!]?\s*[a-zA-Z!-][^>]*>")
+
+
+def _no_markup(value: str) -> None:
+    if _MARKUP.search(value or ""):
+        raise forms.ValidationError(_("标题不能包含 HTML 标签（如 script）。"), code="markup")
+
+
+def _title_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("标题"),
+        max_length=120,
+        validators=[_no_markup],
+        error_messages={"required": _("请填写标题。")},
+        widget=forms.TextInput(attrs=_TEXT),
+    )
+
+
+def _check_coordinates(form: forms.Form, data: dict[str, Any]) -> None:
+    # Only when neither has its own error (an out-of-range value is not a missing one).
+    both_valid = "lon" not in form.errors and "lat" not in form.errors
+    if both_valid and (data.get("lon") is None) != (data.get("lat") is None):
+        form.add_error("lon", _("经度和纬度须同时填写。"))
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -91,14 +119,18 @@ class IntakeForm(forms.Form):
     urgency = forms.ChoiceField(
         label=_("紧急程度"), choices=Urgency.choices, initial=Urgency.NORMAL, widget=forms.RadioSelect
     )
-    title = forms.CharField(label=_("标题"), max_length=120, widget=forms.TextInput(attrs=_TEXT))
+    title = _title_field()
     description = forms.CharField(
-        label=_("具体内容"), max_length=5000, widget=forms.Textarea(attrs={**_TEXT, "rows": 4})
+        label=_("具体内容"),
+        max_length=5000,
+        error_messages={"required": _("请填写具体内容。")},
+        widget=forms.Textarea(attrs={**_TEXT, "rows": 4}),
     )
     region = forms.CharField(
         label=_("所在区域"),
         # the suggestion list fills in "<code> <name>"; clean_region keeps the 12-digit code
         max_length=80,
+        error_messages={"required": _("请选择所在区域。")},
         widget=forms.TextInput(
             attrs={
                 **_TEXT,
@@ -116,7 +148,7 @@ class IntakeForm(forms.Form):
         required=False,
         min_value=73,
         max_value=136,
-        error_messages={"min_value": _LON_RANGE, "max_value": _LON_RANGE, "invalid": _LON_RANGE},
+        error_messages=_LON_ERRORS,
         widget=forms.NumberInput(attrs={**_TEXT, "step": "any"}),
     )
     lat = forms.FloatField(
@@ -124,7 +156,7 @@ class IntakeForm(forms.Form):
         required=False,
         min_value=3,
         max_value=54,
-        error_messages={"min_value": _LAT_RANGE, "max_value": _LAT_RANGE, "invalid": _LAT_RANGE},
+        error_messages=_LAT_ERRORS,
         widget=forms.NumberInput(attrs={**_TEXT, "step": "any"}),
     )
     is_anonymous = forms.BooleanField(label=_("匿名"), required=False)
@@ -157,10 +189,7 @@ class IntakeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        # Only when neither has its own error (an out-of-range value is not a missing one).
-        both_valid = "lon" not in self.errors and "lat" not in self.errors
-        if both_valid and (data.get("lon") is None) != (data.get("lat") is None):
-            self.add_error("lon", _("经度和纬度须同时填写。"))
+        _check_coordinates(self, data)
         return data
 
 
@@ -183,16 +212,28 @@ class PublicReportForm(forms.Form):
     category = forms.CharField(
         label=_("事项类别"), required=False, max_length=16, widget=forms.Select(attrs=_SELECT)
     )
-    title = forms.CharField(label=_("标题"), max_length=120, widget=forms.TextInput(attrs=_TEXT))
+    title = _title_field()
     description = forms.CharField(
-        label=_("具体情况"), max_length=5000, widget=forms.Textarea(attrs={**_TEXT, "rows": 5})
+        label=_("具体情况"),
+        max_length=5000,
+        error_messages={"required": _("请填写具体内容。")},
+        widget=forms.Textarea(attrs={**_TEXT, "rows": 5}),
     )
-    region = forms.CharField(label=_("所在区域"), max_length=12, widget=forms.Select(attrs=_SELECT))
+    region = forms.CharField(
+        label=_("所在区域"),
+        max_length=12,
+        error_messages={"required": _("请选择所在区域。")},
+        widget=forms.Select(attrs=_SELECT),
+    )
     address = forms.CharField(
         label=_("详细地址"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT)
     )
-    lon = forms.FloatField(required=False, min_value=73, max_value=136, widget=forms.HiddenInput)
-    lat = forms.FloatField(required=False, min_value=3, max_value=54, widget=forms.HiddenInput)
+    lon = forms.FloatField(
+        required=False, min_value=73, max_value=136, error_messages=_LON_ERRORS, widget=forms.HiddenInput
+    )
+    lat = forms.FloatField(
+        required=False, min_value=3, max_value=54, error_messages=_LAT_ERRORS, widget=forms.HiddenInput
+    )
     is_anonymous = forms.BooleanField(label=_("匿名反映"), required=False)
     reporter_name = forms.CharField(
         label=_("姓名"), max_length=50, required=False, widget=forms.TextInput(attrs=_TEXT)
@@ -213,6 +254,7 @@ class PublicReportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        _check_coordinates(self, data)
         if not data.get("is_anonymous") and not (data.get("reporter_phone") or "").strip():
             self.add_error("reporter_phone", _("请填写手机号，或选择匿名反映。"))
         return data
@@ -255,11 +297,13 @@ class ActionForm(forms.Form):
     handle_due_at = forms.DateTimeField(
         label=_("办理期限"),
         required=False,
+        error_messages=_DATETIME_ERRORS,
         widget=forms.DateTimeInput(attrs={**_TEXT, "type": "datetime-local"}),
     )
     until = forms.DateTimeField(
         label=_("延期至"),
         required=False,
+        error_messages=_DATETIME_ERRORS,
         widget=forms.DateTimeInput(attrs={**_TEXT, "type": "datetime-local"}),
     )
     rating = forms.ChoiceField(

@@ -315,6 +315,8 @@ class Case(models.Model):
             ),
             models.Index(fields=["due_at"], name="case_open_due_idx", condition=Q(state__in=OPEN_STATES)),
             models.Index(fields=["state", "created_at"], name="case_state_created_idx"),
+            # the workbench queues and their counts: a state (or a few) within a region subtree
+            models.Index(fields=["state", "region_path", "due_at"], name="case_state_region_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(state__in=CaseState.values), name="case_state_valid"),

@@ -348,6 +348,9 @@ def case_report(
     Staff report only inside their scope; a grid worker's ``resolved_on_site`` report enters the loop
     already resolved (自行处置) with the reply clock running."""
     public = actor is None
+    if data.is_anonymous:  # an anonymous report keeps no name or phone, whatever was sent
+        data.reporter_name = ""
+        data.reporter_phone = ""
     _validate_report(data, public=public)
     scope = "public" if public else f"user:{actor.pk}"  # type: ignore[union-attr]
     digest = data.digest()
@@ -591,7 +594,9 @@ def case_transition(
         ctx = Ctx(case=case, actor=actor, transition=t, note=note, data=data, now=now)
         _authorize(ctx)
         if t.note_required and not note:
-            raise FieldError("note", _("请填写“%(action)s”的说明。") % {"action": _(t.label)}, code="required")
+            raise FieldError(
+                "note", _("请填写“%(action)s”的说明。") % {"action": _(t.label)}, code="required"
+            )
         _apply(ctx)
         if attachments:
             _save_attachments(case, attachments, actor=actor, event_seq=case.last_event_seq)
@@ -827,9 +832,16 @@ def _h_return(ctx: Ctx) -> None:
 def _h_report_part(ctx: Ctx) -> None:
     if ctx.department is None and ctx.actor is None:
         # the system records a part on a department's behalf (imports, demo data): it must name it
-        part = CaseAssignment.objects.filter(
-            case=ctx.case, is_current=True, role=AssignmentRole.ASSISTING, department_id=ctx.data.get("department_id")
-        ).select_related("department").first()
+        part = (
+            CaseAssignment.objects.filter(
+                case=ctx.case,
+                is_current=True,
+                role=AssignmentRole.ASSISTING,
+                department_id=int(ctx.data.get("department_id") or 0),
+            )
+            .select_related("department")
+            .first()
+        )
         if part is None:
             raise FieldError("department_id", _("请指定报送结果的协办单位。"), code="required")
         ctx.department = part.department

@@ -7,6 +7,7 @@ when the cached version number changes (bumped by ``calendar_day_set``).
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -46,8 +47,8 @@ _cached: tuple[Any, WorkCalendar] | None = None
 def _version() -> Any:
     version = cache.get(_VERSION_KEY)
     if version is None:
-        version = 1
-        cache.add(_VERSION_KEY, version, timeout=None)
+        cache.add(_VERSION_KEY, secrets.randbelow(1 << 40) + 2, timeout=None)
+        version = cache.get(_VERSION_KEY, 1)
     return version
 
 

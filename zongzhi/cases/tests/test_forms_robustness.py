@@ -262,4 +262,4 @@ def test_action_bad_datetime(world, handling):
         f"/cases/{handling.pk}/actions/request_extension/",
         {"request_extension-until": "明天", "request_extension-note": "需要协调"},
     )
-    _action_rejected(world, handling, res, "请输入", kept={"note": "需要协调"})
+    _action_rejected(world, handling, res, "请按“年-月-日 时:分”填写时间。", kept={"note": "需要协调"})

@@ -156,8 +156,13 @@ def test_reports_land_at_the_nearest_staffed_center(world):
     from tests.factories import make_user
 
     c = world.client(None)
-    body = {"title": "路灯坏", "description": "三天不亮", "region_code": world.r["A1a"].code,
-            "is_anonymous": True, "consent": True}
+    body = {
+        "title": "路灯坏",
+        "description": "三天不亮",
+        "region_code": world.r["A1a"].code,
+        "is_anonymous": True,
+        "consent": True,
+    }
     number = c.post("/api/v1/public/cases", body, content_type="application/json").json()["number"]
     assert Case.objects.get(number=number).owner_region == world.r["A1"]
     make_user("center_operator", world.r["A1a"], username="station_a1a")

@@ -168,7 +168,9 @@ def test_duplicate_hints_need_the_same_subject_nearby(world):
 
     c = world.client(world.operator)
     _new_case(world, c, lon="120.1500", lat="30.2900")  # 0201 楼道堆物
-    _new_case(world, c, title="路灯不亮", description="路口路灯坏", category="0304", lon="120.1501", lat="30.2901")
+    _new_case(
+        world, c, title="路灯不亮", description="路口路灯坏", category="0304", lon="120.1501", lat="30.2901"
+    )
     hits = selectors.similar_open_cases(
         world.operator, title="楼上漏水", region_code="", lon=120.1502, lat=30.2902, category_code="0202"
     )

@@ -19,7 +19,9 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if r.skipped:
-            self.stdout.write(f"演示事件已存在，未重复创建; demo cases exist already (rules added: {r.rules})")
+            self.stdout.write(
+                f"演示事件已存在，未重复创建; demo cases exist already (rules added: {r.rules})"
+            )
             return
         states = ", ".join(f"{k}={v}" for k, v in sorted(r.by_state.items()))
         self.stdout.write(

@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from zongzhi.geo.demo import demo_boundaries_apply, demo_layout
 from zongzhi.orgs import services
 from zongzhi.orgs.models import (
     Department,
@@ -199,6 +200,7 @@ class Command(BaseCommand):
             self._user(f"city_{part}", f"{city.name}{label}", role, city)
         self._handlers("city", city, city_depts, CITY_HANDLERS)
 
+        geo_plan: list[tuple[str, list[tuple[str, list[str]]]]] = []
         for county, c_slug, townships in self._plan(city):
             county_depts = self._departments(county, county.name, COUNTY_DEPARTMENTS)
             for role, part, label in [
@@ -223,10 +225,23 @@ class Command(BaseCommand):
                 self._user(f"{prefix}_mediator", f"{township.name}调解员", Role.MEDIATOR, township)
                 self._handlers(prefix, township, t_depts, TOWNSHIP_HANDLERS)
                 villages = township.children.filter(level=RegionLevel.VILLAGE).order_by("code")
+                t_plan: list[tuple[str, list[str]]] = []
                 for v_index, village in enumerate(villages[:VILLAGES_PER_TOWNSHIP], 1):
-                    self._village(village, f"{prefix}_v{v_index}", v_index, cadre_agency)
+                    grids = self._village(village, f"{prefix}_v{v_index}", v_index, cadre_agency)
+                    t_plan.append((village.code, sorted(g.code for g in grids)))
+                geo_plan.append((township.code, t_plan))
+        self._boundaries(city, geo_plan)
 
-    def _village(self, village: Region, prefix: str, index: int, cadre_agency: str) -> None:
+    def _boundaries(self, city: Region, geo_plan: list[tuple[str, list[tuple[str, list[str]]]]]) -> None:
+        """Plausible polygons: townships on a lattice around the city, split into their villages,
+        villages into their grids — no gaps, no overlaps (zongzhi.geo.demo)."""
+        written = demo_boundaries_apply(actor=None, layout=demo_layout(city.code, geo_plan))
+        if written:
+            self.counter.created["边界"] = written
+            if self.verbosity >= 1:
+                self.stdout.write(f"  + 边界：{written} 个乡镇、村（社区）与网格 (boundaries written)")
+
+    def _village(self, village: Region, prefix: str, index: int, cadre_agency: str) -> list[Grid]:
         rng = random.Random(int(village.code))  # plausible, repeatable numbers
         count = 2 + (int(village.code) + index) % 3  # 2 to 4 grids
         grids = []
@@ -255,6 +270,7 @@ class Command(BaseCommand):
         for grid in grids[2:] or grids[1:2]:
             self._member(grid, worker2, GridRole.WORKER, Employment.PART_TIME)
         self._member(grids[0], cadre, GridRole.WORKER, Employment.DEPLOYED_CADRE, agency=cadre_agency)
+        return grids
 
     # --- idempotent building blocks ------------------------------------------------------------------------
     def _created(self, kind: str, obj: Any) -> None:
