@@ -352,7 +352,7 @@ def test_intake_form_errors_keep_the_input(site: Site, bworld: BrowserWorld) -> 
 
     assert op.get_by_role("alert").filter(has_text="请修正下列标红的项目").is_visible()
     title_box = _field_box(op, "id_title")
-    assert "这个字段是必填项" in title_box.locator(".errorlist").inner_text()
+    assert "请填写标题" in title_box.locator(".errorlist").inner_text()
     lon_box = _field_box(op, "id_lon")
     assert "经度须为 73 到 136 之间的数字" in lon_box.locator(".errorlist").inner_text()
     assert "须同时填写" not in lon_box.inner_text()  # lat was given: only the range is wrong
