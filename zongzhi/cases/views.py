@@ -277,6 +277,32 @@ def attachment_download(request: HttpRequest, case_id: int, attachment_id: int) 
 # --- intake ------------------------------------------------------------------------------------------------------
 
 
+def _report_input(d: dict[str, Any], **fixed: Any) -> services.ReportInput:
+    """The service's input from a cleaned intake form (staff, grid worker or citizen); ``fixed``
+    sets what the page decides rather than the user (channel, kind, anonymity)."""
+    values: dict[str, Any] = {
+        "channel": d.get("channel"),
+        "kind": d.get("kind"),
+        "title": d["title"],
+        "description": d["description"],
+        "category_code": d.get("category") or None,
+        "urgency": d.get("urgency") or "normal",
+        "region_code": d["region"],
+        "reporter_name": d.get("reporter_name", ""),
+        "reporter_phone": d.get("reporter_phone", ""),
+        "is_anonymous": d.get("is_anonymous", False),
+        "address": d.get("address", ""),
+        "lon": d.get("lon"),
+        "lat": d.get("lat"),
+        "external_ref": d.get("external_ref", ""),
+        "resolved_on_site": d.get("resolved_on_site", False),
+        "result": d.get("result", ""),
+        "attachments": to_uploads(d.get("attachments") or []),
+    }
+    values.update(fixed)
+    return services.ReportInput(**values)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_new(request: HttpRequest) -> HttpResponse:
@@ -288,23 +314,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
         try:
             result = services.case_report(
                 actor=request.user,  # type: ignore[arg-type]
-                data=services.ReportInput(
-                    channel=d["channel"],
-                    kind=d["kind"],
-                    title=d["title"],
-                    description=d["description"],
-                    category_code=d["category"] or None,
-                    urgency=d["urgency"],
-                    region_code=d["region"],
-                    reporter_name=d["reporter_name"],
-                    reporter_phone=d["reporter_phone"],
-                    is_anonymous=d["is_anonymous"],
-                    address=d["address"],
-                    lon=d["lon"],
-                    lat=d["lat"],
-                    external_ref=d["external_ref"],
-                    attachments=to_uploads(d["attachments"]),
-                ),
+                data=_report_input(d),
                 idempotency_key=request.POST.get("idempotency_key") or None,
                 ip=client_ip(request),
             )
@@ -437,22 +447,7 @@ def mobile_report(request: HttpRequest) -> HttpResponse:
         try:
             result = services.case_report(
                 actor=request.user,  # type: ignore[arg-type]
-                data=services.ReportInput(
-                    channel="patrol",
-                    kind=d["kind"],
-                    title=d["title"],
-                    description=d["description"],
-                    category_code=d["category"] or None,
-                    urgency=d["urgency"],
-                    region_code=d["region"],
-                    is_anonymous=True,
-                    address=d["address"],
-                    lon=d["lon"],
-                    lat=d["lat"],
-                    resolved_on_site=d["resolved_on_site"],
-                    result=d["result"],
-                    attachments=to_uploads(d["attachments"]),
-                ),
+                data=_report_input(d, channel="patrol", is_anonymous=True),
                 idempotency_key=request.POST.get("idempotency_key") or None,
                 ip=client_ip(request),
             )
@@ -506,21 +501,7 @@ def public_report(request: HttpRequest) -> HttpResponse:
         try:
             result = services.case_report(
                 actor=None,
-                data=services.ReportInput(
-                    channel="web",
-                    kind="appeal",
-                    title=d["title"],
-                    description=d["description"],
-                    category_code=d["category"] or None,
-                    region_code=d["region"],
-                    reporter_name=d["reporter_name"],
-                    reporter_phone=d["reporter_phone"],
-                    is_anonymous=d["is_anonymous"],
-                    address=d["address"],
-                    lon=d["lon"],
-                    lat=d["lat"],
-                    attachments=to_uploads(d["attachments"]),
-                ),
+                data=_report_input(d, channel="web", kind="appeal"),
                 ip=client_ip(request),
             )
         except DomainError as exc:
