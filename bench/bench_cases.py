@@ -53,6 +53,16 @@ sys.path.insert(0, str(ROOT))
 PG_DB = "zongzhi_bench_cases"
 SQLITE_FILE = ROOT / "var" / "bench" / "cases.sqlite3"
 
+# Case.open_supervisions of the seeded cases: their unanswered 督办/挂牌 notices (as the migration
+# that added the column counts them; the services keep it up to date afterwards).
+OPEN_SUPERVISIONS_SQL = """
+UPDATE cases_case SET open_supervisions = (
+    SELECT COUNT(*) FROM cases_supervision s
+    WHERE s.case_id = cases_case.id AND s.replied_at IS NULL AND s.kind <> 'reminder'
+)
+WHERE id IN (SELECT case_id FROM cases_supervision WHERE replied_at IS NULL AND kind <> 'reminder')
+"""
+
 QUEUE_TARGET_MS = 50.0
 SWEEP_TARGET_S = 5.0
 
@@ -671,6 +681,7 @@ def pg_seed_cases_sql(case_columns: list[str]) -> str:
         "list_at": f"CASE WHEN {thresholds_open} THEN e.start + e.span + {margin} WHEN e.is_open THEN e.start + e.span END",
         "due_overridden": "false",
         "sla_level": "e.lvl",
+        "open_supervisions": "0",  # counted from the seeded notices afterwards (OPEN_SUPERVISIONS_SQL)
         "next_sla_at": (
             f"CASE WHEN e.is_open AND e.stage = 'rate' THEN e.start + e.span "
             f"WHEN {thresholds_open} THEN CASE e.lvl WHEN 0 THEN e.start + e.span * %(remind)s "
@@ -843,6 +854,7 @@ def pg_seed(args: argparse.Namespace, org: Org, now: datetime, case_columns: lis
                    FROM cases_case c WHERE c.state = 'archived' AND mod(c.id, 10) = 0"""
             )
             say(f"      {n1:,} notices of open cases, {cur.rowcount:,} historic")
+            cur.execute(OPEN_SUPERVISIONS_SQL)
         cur.execute("SET session_replication_role = origin")
         cur.execute("SELECT setval(pg_get_serial_sequence('cases_case', 'id'), %s)", [args.cases])
         with Timer("recreate indexes and unique constraints") as t_idx:
@@ -1056,6 +1068,7 @@ def sqlite_rows(args: argparse.Namespace, org: Org, now: datetime, case_columns:
         put("stage_policy", policy)
         put("due_overridden", False)
         put("sla_level", lvl)
+        put("open_supervisions", 0)  # counted from the seeded notices afterwards (OPEN_SUPERVISIONS_SQL)
         put("created_at", iso(created))
         archived_at = created + (101 + r_v * 300) * H if state == "archived" else None
         if is_open:
@@ -1168,6 +1181,7 @@ def sqlite_seed(args: argparse.Namespace, org: Org, now: datetime, case_columns:
                       datetime(c.acknowledged_at, '+9 days', '+5 hours'), '已加快办理。', NULL, c.region_path
                FROM cases_case c WHERE c.state = 'archived' AND c.id % 10 = 0"""
         )
+        raw.execute(OPEN_SUPERVISIONS_SQL)
         raw.execute("COMMIT")
     with connection.cursor() as cur:
         with Timer("recreate indexes") as t_idx:
@@ -1313,7 +1327,8 @@ def measure_queues(
 
     operator = User.objects.get(pk=org.operator_id)
     handler = User.objects.get(pk=org.handler_id)
-    cols = ", ".join(f"c.{c}" for c in case_columns)
+    # the columns a list page reads (the selector side runs selectors.for_list, as the pages do)
+    cols = ", ".join(f"c.{c}" for c in case_columns if c not in selectors.LIST_DEFERRED)
     open_not_replied = "('reported', 'accepted', 'dispatched', 'handling', 'resolved')"
     path, dept = org.county_path, org.handler_department_id
     bare: dict[str, tuple[str, list[Any]]] = {
@@ -1349,8 +1364,8 @@ def measure_queues(
 
     def selector_qs(key: str) -> Any:
         if key.startswith("dept:"):
-            return selectors.department_queue(handler, key[5:], now=now)[:50]
-        return selectors.case_list(operator, CaseFilters(queue=key, mine=True), now=now)[:50]
+            return selectors.for_list(selectors.department_queue(handler, key[5:], now=now))[:50]
+        return selectors.for_list(selectors.case_list(operator, CaseFilters(queue=key, mine=True), now=now))[:50]
 
     results = []
     say("")
@@ -1424,7 +1439,7 @@ def measure_counts(args: argparse.Namespace, org: Org, now: datetime) -> dict[st
         "overdue": (f"state IN {onr} AND due_at < %s", [db_dt(now)]),
         "due_soon": (f"state IN {onr} AND remind_at <= %s AND due_at >= %s", [db_dt(now), db_dt(now)]),
         "supervised": (
-            f"((state IN {OPEN_STATES} AND sla_level >= 2) OR id IN (SELECT case_id FROM cases_supervision WHERE replied_at IS NULL AND kind <> 'reminder'))",
+            f"state IN {OPEN_STATES} AND (sla_level >= 2 OR open_supervisions > 0)",
             [],
         ),
         "to_reply": ("state = 'resolved'", []),

@@ -69,3 +69,21 @@ def env_hex_key(name: str, default: str | None, *, length: int = 16) -> bytes:
     if len(key) != length:
         raise ImproperlyConfigured(f"{name}: expected {length * 2} hex characters, got {len(raw)}")
     return key
+
+
+def env_key_ring(name: str, *, length: int = 16) -> dict[str, bytes]:
+    """Retired keys kept for decryption during a rotation: ``id:hex,id:hex`` (may be empty)."""
+    raw = os.environ.get(name, "").strip()
+    ring: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        kid, sep, hexkey = item.partition(":")
+        if not sep or not kid.strip():
+            raise ImproperlyConfigured(f"{name}: expected id:hex pairs separated by commas")
+        try:
+            key = bytes.fromhex(hexkey.strip())
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: key {kid!r} is not hex") from exc
+        if len(key) != length:
+            raise ImproperlyConfigured(f"{name}: key {kid!r} must be {length * 2} hex characters")
+        ring[kid.strip()] = key
+    return ring

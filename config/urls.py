@@ -18,6 +18,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("zongzhi.core.urls")),
     path("", include("zongzhi.orgs.urls")),
     path("", include("zongzhi.geo.urls")),
+    path("", include("zongzhi.disputes.urls")),
+    path("", include("zongzhi.analytics.alert_urls")),
+    path("", include("zongzhi.analytics.urls")),
+    path("", include("zongzhi.assessment.urls")),
+    path("", include("zongzhi.people.urls")),
+    path("", include("zongzhi.people.urls_io")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

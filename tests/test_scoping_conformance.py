@@ -35,6 +35,7 @@ Only the admin site (tested on its own), i18n and static/media routes are skippe
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -129,9 +130,185 @@ _SQUARE = {
 }
 
 
+def _alert_rule(village: Region) -> Any:
+    from zongzhi.analytics import alerts
+
+    return alerts.alert_rule_create(
+        actor=None, region=village, kind="repeat_reporter", name="重复反映", params={"count": 2, "days": 7}
+    )
+
+
+def _alert(village: Region) -> Any:
+    from zongzhi.analytics import alerts
+
+    rule = _alert_rule(village)
+    for _ in range(2):
+        _case(village)  # the same reporter phone twice: one alert, owned by the village
+    alerts.alerts_scan(rule_ids=[rule.pk])
+    return rule.alerts.get()
+
+
+_person_seq = itertools.count(100)
+
+
+def _resident(village: Region) -> Any:
+    from zongzhi.people import services as people_services
+    from zongzhi.people.records import ResidentInput
+    from zongzhi.people.validators import id_check_digit
+
+    first17 = f"33010619800101{next(_person_seq) % 1000:03d}"
+    return people_services.resident_create(
+        actor=None,
+        data=ResidentInput(id_type="id_card", id_number=first17 + id_check_digit(first17), name="张三"),
+        region=village,
+    )
+
+
+def _house(village: Region) -> Any:
+    from zongzhi.people import services as people_services
+    from zongzhi.people.records import HouseInput
+
+    return people_services.house_create(
+        actor=None, data=HouseInput(address=f"文三路{next(_person_seq)}号"), region=village
+    )
+
+
+def _place(village: Region) -> Any:
+    from zongzhi.people import services as people_services
+    from zongzhi.people.records import PlaceInput
+
+    return people_services.place_create(
+        actor=None, data=PlaceInput(name=f"网吧{next(_person_seq)}", address="古墩路1号"), region=village
+    )
+
+
+def _organization(village: Region) -> Any:
+    from zongzhi.people import services as people_services
+    from zongzhi.people.records import OrganizationInput
+
+    return people_services.organization_create(
+        actor=None, data=OrganizationInput(name=f"协会{next(_person_seq)}"), region=village
+    )
+
+
+def _membership(village: Region) -> Any:
+    import datetime as dt
+
+    from zongzhi.people import services as people_services
+
+    return people_services.membership_enrol(
+        actor=None,
+        resident=_resident(village),
+        group="key_youth",
+        data=people_services.MembershipInput(
+            starts_on=dt.date(2026, 1, 5), details={"youth_type": "dropout", "guardian_name": "祖母"}
+        ),
+    )
+
+
+def _visit_photo(village: Region) -> dict[str, Any]:
+    from django.utils import timezone
+
+    from zongzhi.people import services as people_services
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    m = _membership(village)
+    visit = people_services.visit_record(
+        actor=make_user(Role.GRID_WORKER, village),
+        membership=m,
+        data=people_services.VisitInput(
+            visited_at=timezone.now(), findings="正常", photos=[people_services.Photo("p.png", png)]
+        ),
+    )
+    return {"visit_id": visit.pk, "photo_id": visit.photos.get().pk}
+
+
+def _visit(village: Region) -> Any:
+    return _visit_photo(village)["visit_id"]
+
+
+def _case_subject(village: Region) -> dict[str, Any]:
+    from zongzhi.cases.subjects import case_link_subject
+
+    case = _case(village)
+    link = case_link_subject(actor=None, case=case, subject=_resident(village))
+    return {"case_id": case.pk, "link_id": link.pk}
+
+
+_ENROL = {"group": "key_youth", "starts_on": "2026-01-05", "details": {"youth_type": "dropout", "guardian_name": "祖母"}}
+
+
+def _plan(village: Region) -> Any:
+    from zongzhi.assessment import services as assessment_services
+
+    grid = make_grid(village)  # one subject to assess
+    return assessment_services.plan_create(
+        actor=None,
+        region=village,
+        name=f"网格考核{grid.pk}",
+        subject_kind="grid",
+        indicators=assessment_services.default_indicators("grid"),
+    )
+
+
+def _bulletin(village: Region, *, publish: bool = True) -> Any:
+    import datetime as dt
+
+    from zongzhi.assessment import formulas
+    from zongzhi.assessment import services as assessment_services
+
+    bulletin = assessment_services.bulletin_generate(
+        actor=None,
+        plan_id=_plan(village).pk,
+        period_kind="month",
+        period=formulas.Period(dt.date(2025, 1, 1), dt.date(2025, 1, 31)),
+    )
+    if publish:
+        assessment_services.bulletin_publish(actor=None, bulletin_id=bulletin.pk)
+    return bulletin
+
+
+def _plan_indicator(village: Region) -> dict[str, Any]:
+    plan = _plan(village)
+    return {"plan_id": plan.pk, "indicator_id": plan.indicators.order_by("id").first().pk}
+
+
 # ---- THE REGISTRY: one entry per URL pattern with a parameter. Keep it sorted by key. ----------
 ROUTES: dict[str, Route] = {
     # API (django-ninja, mounted at api/v1/)
+    "api/v1/alert-rules/<rule_id>": Route(
+        perm=Perm.ALERT_VIEW, build=lambda v: {"rule_id": _alert_rule(v).pk}
+    ),
+    "api/v1/alerts/<alert_id>": Route(perm=Perm.ALERT_VIEW, build=lambda v: {"alert_id": _alert(v).pk}),
+    "api/v1/alerts/<alert_id>/disposition": Route(
+        perm=Perm.ALERT_HANDLE,
+        build=lambda v: {"alert_id": _alert(v).pk},
+        method="post",
+        body={"action": "acknowledge", "note": ""},
+        fresh=True,
+    ),
+    "api/v1/assessment/bulletins/<bulletin_id>": Route(
+        perm=Perm.ASSESSMENT_VIEW, build=lambda v: {"bulletin_id": _bulletin(v).pk}
+    ),
+    "api/v1/assessment/bulletins/<bulletin_id>/publish": Route(
+        perm=Perm.ASSESSMENT_MANAGE,
+        build=lambda v: {"bulletin_id": _bulletin(v, publish=False).pk},
+        method="post",
+        fresh=True,
+    ),
+    "api/v1/assessment/plans/<plan_id>": Route(perm=Perm.ASSESSMENT_VIEW, build=lambda v: {"plan_id": _plan(v).pk}),
+    "api/v1/assessment/plans/<plan_id>/drill/<indicator_id>": Route(
+        perm=Perm.ASSESSMENT_VIEW, build=_plan_indicator
+    ),
+    "api/v1/assessment/plans/<plan_id>/indicators": Route(
+        perm=Perm.ASSESSMENT_MANAGE,
+        build=lambda v: {"plan_id": _plan(v).pk},
+        method="put",
+        body={"code": "intake_on_time", "weight": 20},
+    ),
+    "api/v1/assessment/plans/<plan_id>/scores": Route(
+        perm=Perm.ASSESSMENT_VIEW, build=lambda v: {"plan_id": _plan(v).pk}
+    ),
     "api/v1/cases/<case_id>": Route(perm=Perm.CASE_VIEW, build=lambda v: {"case_id": _case(v).pk}),
     "api/v1/cases/<case_id>/actions/<action>": Route(
         perm=Perm.CASE_SUPERVISE,
@@ -148,7 +325,57 @@ ROUTES: dict[str, Route] = {
         method="put",
         body={"geometry": _SQUARE, "crs": "wgs84"},
     ),
+    "api/v1/houses/<house_id>": Route(perm=Perm.PERSON_VIEW, build=lambda v: {"house_id": _house(v).pk}),
+    "api/v1/houses/<house_id>/unmask": Route(
+        perm=Perm.PERSON_UNMASK,
+        build=lambda v: {"house_id": _house(v).pk},
+        method="post",
+        body={"reason": "verify"},
+    ),
+    "api/v1/memberships/<membership_id>": Route(
+        perm=Perm.SPECIAL_VIEW, build=lambda v: {"membership_id": _membership(v).pk}
+    ),
+    "api/v1/memberships/<membership_id>/close": Route(
+        perm=Perm.SPECIAL_MANAGE,
+        build=lambda v: {"membership_id": _membership(v).pk},
+        method="post",
+        body={"reason": "期满"},
+        fresh=True,
+    ),
+    "api/v1/organizations/<organization_id>": Route(
+        perm=Perm.PERSON_VIEW, build=lambda v: {"organization_id": _organization(v).pk}
+    ),
+    "api/v1/organizations/<organization_id>/unmask": Route(
+        perm=Perm.PERSON_UNMASK,
+        build=lambda v: {"organization_id": _organization(v).pk},
+        method="post",
+        body={"reason": "verify"},
+    ),
+    "api/v1/places/<place_id>": Route(perm=Perm.PERSON_VIEW, build=lambda v: {"place_id": _place(v).pk}),
+    "api/v1/places/<place_id>/unmask": Route(
+        perm=Perm.PERSON_UNMASK,
+        build=lambda v: {"place_id": _place(v).pk},
+        method="post",
+        body={"reason": "verify"},
+    ),
     "api/v1/regions/<code>": Route(perm=Perm.REGION_VIEW, build=lambda v: {"code": v.code}),
+    "api/v1/residents/<resident_id>": Route(
+        perm=Perm.PERSON_VIEW, build=lambda v: {"resident_id": _resident(v).pk}
+    ),
+    "api/v1/residents/<resident_id>/memberships": Route(
+        perm=Perm.SPECIAL_MANAGE,
+        build=lambda v: {"resident_id": _resident(v).pk},
+        method="post",
+        body=_ENROL,
+        ok=201,
+        fresh=True,
+    ),
+    "api/v1/residents/<resident_id>/unmask": Route(
+        perm=Perm.PERSON_UNMASK,
+        build=lambda v: {"resident_id": _resident(v).pk},
+        method="post",
+        body={"reason": "visit"},
+    ),
     # rules are seen by case staff and by catalogue managers; the check uses the latter
     "api/v1/rules/<rule_id>": Route(
         perm=Perm.CATALOGUE_MANAGE, role=Role.SYSTEM_ADMIN, build=lambda v: {"rule_id": _rule(v).pk}
@@ -173,7 +400,38 @@ ROUTES: dict[str, Route] = {
         body={"text": "已督促责任单位"},
         fresh=True,
     ),
+    "api/v1/visits/<visit_id>": Route(perm=Perm.PERSON_VIEW, build=lambda v: {"visit_id": _visit(v)}),
     # Web pages
+    "alerts/<int:alert_id>/": Route(perm=Perm.ALERT_VIEW, build=lambda v: {"alert_id": _alert(v).pk}),
+    "alerts/<int:alert_id>/dispose/": Route(
+        perm=Perm.ALERT_HANDLE,
+        build=lambda v: {"alert_id": _alert(v).pk},
+        method="post",
+        body={"action": "acknowledge", "note": ""},
+        ok=302,
+        fresh=True,
+    ),
+    # rule pages exist only for those who may configure rules
+    "alerts/rules/<int:rule_id>/": Route(
+        perm=Perm.ALERT_MANAGE, build=lambda v: {"rule_id": _alert_rule(v).pk}
+    ),
+    "assessment/bulletins/<int:bulletin_id>/": Route(
+        perm=Perm.ASSESSMENT_VIEW, build=lambda v: {"bulletin_id": _bulletin(v).pk}
+    ),
+    "assessment/bulletins/<int:bulletin_id>/export.xlsx": Route(
+        perm=Perm.ASSESSMENT_VIEW, build=lambda v: {"bulletin_id": _bulletin(v).pk}
+    ),
+    "assessment/bulletins/<int:bulletin_id>/publish/": Route(
+        perm=Perm.ASSESSMENT_MANAGE,
+        build=lambda v: {"bulletin_id": _bulletin(v, publish=False).pk},
+        method="post",
+        ok=302,
+        fresh=True,
+    ),
+    "assessment/plans/<int:plan_id>/": Route(perm=Perm.ASSESSMENT_VIEW, build=lambda v: {"plan_id": _plan(v).pk}),
+    "assessment/plans/<int:plan_id>/drill/<int:indicator_id>/": Route(
+        perm=Perm.ASSESSMENT_VIEW, build=_plan_indicator
+    ),
     "cases/<int:case_id>/": Route(perm=Perm.CASE_VIEW, build=lambda v: {"case_id": _case(v).pk}),
     "cases/<int:case_id>/actions/<str:action>/": Route(
         perm=Perm.CASE_SUPERVISE,
@@ -184,11 +442,65 @@ ROUTES: dict[str, Route] = {
         ok=302,
     ),
     "cases/<int:case_id>/attachments/<int:attachment_id>/": Route(perm=Perm.CASE_VIEW, build=_attachment),
+    "cases/<int:case_id>/subjects/": Route(perm=Perm.CASE_VIEW, build=lambda v: {"case_id": _case(v).pk}),
+    "cases/<int:case_id>/subjects/<int:link_id>/unlink/": Route(
+        perm=Perm.CASE_REPORT, build=_case_subject, method="post", ok=302, fresh=True
+    ),
+    "cases/subjects/<str:kind>/<int:subject_id>/": Route(
+        perm=Perm.PERSON_VIEW, build=lambda v: {"kind": "resident", "subject_id": _resident(v).pk}
+    ),
     "grids/<int:grid_id>/": Route(perm=Perm.GRID_VIEW, build=lambda v: {"grid_id": make_grid(v).pk}),
     # the boundary editor exists only for those who may edit the grid
     "grids/<int:grid_id>/boundary/": Route(
         perm=Perm.GRID_MANAGE, role=Role.SYSTEM_ADMIN, build=lambda v: {"grid_id": make_grid(v).pk}
     ),
+    "m/visits/<str:kind>/<int:record_id>/": Route(
+        perm=Perm.VISIT_RECORD, build=lambda v: {"kind": "special", "record_id": _membership(v).pk}
+    ),
+    "people/houses/<int:house_id>/": Route(perm=Perm.PERSON_VIEW, build=lambda v: {"house_id": _house(v).pk}),
+    "people/houses/<int:house_id>/edit/": Route(
+        perm=Perm.PERSON_MANAGE, build=lambda v: {"house_id": _house(v).pk}
+    ),
+    "people/organizations/<int:organization_id>/": Route(
+        perm=Perm.PERSON_VIEW, build=lambda v: {"organization_id": _organization(v).pk}
+    ),
+    "people/organizations/<int:organization_id>/edit/": Route(
+        perm=Perm.PERSON_MANAGE, build=lambda v: {"organization_id": _organization(v).pk}
+    ),
+    "people/places/<int:place_id>/": Route(perm=Perm.PERSON_VIEW, build=lambda v: {"place_id": _place(v).pk}),
+    "people/places/<int:place_id>/edit/": Route(
+        perm=Perm.PERSON_MANAGE, build=lambda v: {"place_id": _place(v).pk}
+    ),
+    "people/residents/<int:resident_id>/": Route(
+        perm=Perm.PERSON_VIEW, build=lambda v: {"resident_id": _resident(v).pk}
+    ),
+    "people/residents/<int:resident_id>/edit/": Route(
+        perm=Perm.PERSON_MANAGE, build=lambda v: {"resident_id": _resident(v).pk}
+    ),
+    "people/residents/<int:resident_id>/enrol/": Route(
+        perm=Perm.SPECIAL_MANAGE, build=lambda v: {"resident_id": _resident(v).pk}
+    ),
+    "people/special/<int:membership_id>/": Route(
+        perm=Perm.SPECIAL_VIEW, build=lambda v: {"membership_id": _membership(v).pk}
+    ),
+    "people/special/<int:membership_id>/close/": Route(
+        perm=Perm.SPECIAL_MANAGE,
+        build=lambda v: {"membership_id": _membership(v).pk},
+        method="post",
+        body={"reason": "期满"},
+        ok=302,
+        fresh=True,
+    ),
+    "people/special/<int:membership_id>/edit/": Route(
+        perm=Perm.SPECIAL_MANAGE, build=lambda v: {"membership_id": _membership(v).pk}
+    ),
+    "people/unmask/<str:kind>/<int:record_id>/": Route(
+        perm=Perm.PERSON_UNMASK,
+        build=lambda v: {"kind": "resident", "record_id": _resident(v).pk},
+        method="post",
+        body={"reason": "visit"},
+    ),
+    "people/visits/<int:visit_id>/photos/<int:photo_id>/": Route(perm=Perm.PERSON_VIEW, build=_visit_photo),
     "regions/<str:code>/": Route(perm=Perm.REGION_VIEW, build=lambda v: {"code": v.code}),
     "supervisions/<int:supervision_id>/reply/": Route(
         perm=Perm.CASE_DISPATCH,
@@ -204,6 +516,7 @@ ROUTES: dict[str, Route] = {
 # Routes with a parameter that are deliberately NOT region-scoped. Every entry needs a reason, and
 # should have its own tests for whatever guards it instead.
 NOT_REGION_SCOPED: dict[str, str] = {
+    "api/v1/alert-rules/kinds/<kind>": "the parameter list of a kind of warning rule: static, no data",
     "api/v1/categories/<code>": "the case catalogue is shared by every region (Category.scope_perm = None)",
     "api/v1/public/cases/<number>": "public portal: a citizen looks a case up by number + tracking code",
     "api/v1/public/cases/<number>/rating": "public portal: a citizen rates a case with its tracking code",

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_hex_key, env_int, env_list, env_str
+from config.env import env_bool, env_hex_key, env_int, env_key_ring, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 SHARED_DATA_DIR = Path(env_str("ZZ_SHARED_DATA_DIR", str(BASE_DIR.parent / "shared" / "data")))
@@ -143,7 +143,10 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # --- cryptography (国密) ---------------------------------------------------------------------------
 # SM4 key for sensitive fields and HMAC-SM3 key for blind indexes, hex encoded, 16 bytes each.
 ZZ_FIELD_KEY_ID = env_str("ZZ_FIELD_KEY_ID", "k1")
-ZZ_FIELD_KEYS = {ZZ_FIELD_KEY_ID: env_hex_key("ZZ_FIELD_KEY", "00112233445566778899aabbccddeeff")}
+ZZ_FIELD_KEYS = {
+    **env_key_ring("ZZ_FIELD_OLD_KEYS"),  # retired keys, for reading until `rotate_people_keys` ran
+    ZZ_FIELD_KEY_ID: env_hex_key("ZZ_FIELD_KEY", "00112233445566778899aabbccddeeff"),
+}
 ZZ_BLIND_INDEX_KEY = env_hex_key("ZZ_BLIND_INDEX_KEY", "ffeeddccbbaa99887766554433221100")
 
 # --- i18n and time ------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Everything that would be insecure with a default must be given explicitly: the s
 host names and the two 国密 keys (the defaults in ``base`` are published in the repository).
 """
 
-from config.env import env_bool, env_hex_key, env_int, env_list, env_str
+from config.env import env_bool, env_hex_key, env_int, env_key_ring, env_list, env_str
 
 from .base import *  # noqa: F403
 
@@ -19,7 +19,7 @@ if not ALLOWED_HOSTS:
     )
 
 # Field encryption and blind-index keys: no default in production.
-ZZ_FIELD_KEYS = {ZZ_FIELD_KEY_ID: env_hex_key("ZZ_FIELD_KEY", None)}  # noqa: F405
+ZZ_FIELD_KEYS = {**env_key_ring("ZZ_FIELD_OLD_KEYS"), ZZ_FIELD_KEY_ID: env_hex_key("ZZ_FIELD_KEY", None)}  # noqa: F405
 ZZ_BLIND_INDEX_KEY = env_hex_key("ZZ_BLIND_INDEX_KEY", None)
 
 SESSION_COOKIE_SECURE = True

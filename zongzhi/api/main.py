@@ -8,11 +8,17 @@ from ninja.errors import AuthenticationError, ValidationError
 
 from zongzhi.core.errors import DomainError
 
+from .alerts import router as alerts_router
+from .analytics import router as analytics_router
+from .assessment import router as assessment_router
 from .auth import AUTH
 from .cases import catalogue_router, public_router
 from .cases import router as cases_router
+from .disputes import router as disputes_router
 from .geo import router as geo_router
 from .orgs import router as orgs_router
+from .people import router as people_router
+from .people_io import router as people_io_router
 
 api = NinjaAPI(
     title="综治中心信息平台 API",
@@ -57,3 +63,9 @@ api.add_router("/", orgs_router)
 api.add_router("/", cases_router)
 api.add_router("/", public_router)
 api.add_router("/", catalogue_router)
+api.add_router("/", disputes_router)
+api.add_router("/", alerts_router)
+api.add_router("/", analytics_router)
+api.add_router("/", assessment_router)
+api.add_router("/", people_router)
+api.add_router("/", people_io_router)

@@ -19,7 +19,20 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     perms = {
         perm
         for g in grants
-        for perm in (Perm.CASE_VIEW, Perm.CASE_REPORT, Perm.CASE_HANDLE, Perm.GRID_VIEW)
+        for perm in (
+            Perm.CASE_VIEW,
+            Perm.CASE_REPORT,
+            Perm.CASE_HANDLE,
+            Perm.GRID_VIEW,
+            Perm.PERSON_VIEW,
+            Perm.SPECIAL_VIEW,
+            Perm.VISIT_RECORD,
+            Perm.PERSON_IMPORT,
+            Perm.PERSON_EXPORT,
+            Perm.ALERT_VIEW,
+            Perm.ASSESSMENT_VIEW,
+            Perm.DASHBOARD_VIEW,
+        )
         if g.has(perm)
     }
     root = bool(user.is_superuser)
@@ -34,5 +47,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "grids": root or Perm.GRID_VIEW in perms,
             "map": root or Perm.GRID_VIEW in perms,
             "admin": root or bool(roles & ADMIN_ROLES),
+            "dashboard": root or Perm.DASHBOARD_VIEW in perms,
+            "alerts": root or Perm.ALERT_VIEW in perms,
+            "assessment": root or Perm.ASSESSMENT_VIEW in perms,
+            "people": root or Perm.PERSON_VIEW in perms,
+            "special": root or Perm.SPECIAL_VIEW in perms,
+            "visits": Perm.VISIT_RECORD in perms and bool(roles & {Role.GRID_WORKER, Role.GRID_LEADER}),
+            "people_import": root or Perm.PERSON_IMPORT in perms,
+            "people_export": root or Perm.PERSON_EXPORT in perms,
+            "disputes": root
+            or bool(roles & {Role.CENTER_OPERATOR, Role.CENTER_DIRECTOR, Role.LEADER_VIEWER, Role.MEDIATOR}),
+            "screening": bool(roles & {Role.GRID_WORKER, Role.GRID_LEADER}),
         }
     }

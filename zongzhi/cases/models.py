@@ -19,12 +19,17 @@ def case_scope_q(grants: list, prefix: str) -> Q:  # type: ignore[type-arg]
     department_ids = sorted({g.department_id for g in grants if g.department_id is not None})
     q = subtree_q(f"{prefix}region_path", region_roots)
     if department_ids:
+        # The lead department is always among the assigned ones; naming it first lets a department
+        # queue (which filters on the lead department) use its own index and skip the semi-join.
         assigned = CaseAssignment.objects.filter(department_id__in=department_ids).values("case_id")
+        q |= Q(**{f"{prefix}lead_department_id__in": department_ids})
         q |= Q(**{f"{prefix}pk__in" if prefix == "" else f"{prefix}id__in": assigned})
     return q
 
 
 OPEN_STATES = ("reported", "accepted", "dispatched", "handling", "resolved", "replied")
+# Open states whose stage clock can run late (a replied case only waits for its rating).
+CLOCKED_STATES = ("reported", "accepted", "dispatched", "handling", "resolved")
 
 
 class CaseState(models.TextChoices):
@@ -291,6 +296,9 @@ class Case(models.Model):
         _("督办等级"), choices=SlaLevel.choices, default=SlaLevel.NONE
     )
     next_sla_at = models.DateTimeField(_("下次督办检查"), null=True, blank=True)
+    # unreplied supervision notices (督办/挂牌督办, not reminders) of this case: kept by the services
+    # that open and answer them, so the "督办中" queue is a column test, not a join
+    open_supervisions = models.PositiveIntegerField(_("未回复督办数"), default=0)
     # milestones
     created_at = models.DateTimeField(_("登记时间"))
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
@@ -317,6 +325,13 @@ class Case(models.Model):
             models.Index(fields=["state", "created_at"], name="case_state_created_idx"),
             # the workbench queues and their counts: a state (or a few) within a region subtree
             models.Index(fields=["state", "region_path", "due_at"], name="case_state_region_idx"),
+            # "临期" (due soon): the remind time has passed, the due time has not; in the open stages
+            # that have a clock the center is waiting on (a replied case waits for its rating)
+            models.Index(
+                fields=["owner_path", "remind_at"],
+                name="case_due_soon_idx",
+                condition=Q(state__in=CLOCKED_STATES),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(state__in=CaseState.values), name="case_state_valid"),
@@ -556,3 +571,104 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_unique_key")]
+
+
+class CaseSubject(models.Model):
+    """A case's link to base data (人、地、事、物、组织): exactly one of a resident, a house, a place or
+    an organization (a database constraint). Scoped as its case; the subject itself is shown only
+    to users who may see it (``person.view``). Written by ``cases.subjects``."""
+
+    scope_perm = "case.view"
+
+    @classmethod
+    def scope_q(cls, grants: list) -> Q:  # type: ignore[type-arg]
+        return case_scope_q(grants, "case__")
+
+    case = models.ForeignKey(Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="subjects")
+    resident = models.ForeignKey(
+        "people.Resident",
+        verbose_name=_("实有人口"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case_links",
+    )
+    house = models.ForeignKey(
+        "people.House",
+        verbose_name=_("实有房屋"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case_links",
+    )
+    place = models.ForeignKey(
+        "people.Place",
+        verbose_name=_("场所"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case_links",
+    )
+    organization = models.ForeignKey(
+        "people.Organization",
+        verbose_name=_("组织"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case_links",
+    )
+    note = models.CharField(_("关联说明"), max_length=100, blank=True)
+    region_path = PathField(_("区域路径"), db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("关联人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("关联时间"))
+
+    class Meta:
+        verbose_name = _("案件关联对象")
+        verbose_name_plural = _("案件关联对象")
+        ordering = ["case_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(resident__isnull=False, house__isnull=True, place__isnull=True, organization__isnull=True)
+                    | Q(resident__isnull=True, house__isnull=False, place__isnull=True, organization__isnull=True)
+                    | Q(resident__isnull=True, house__isnull=True, place__isnull=False, organization__isnull=True)
+                    | Q(resident__isnull=True, house__isnull=True, place__isnull=True, organization__isnull=False)
+                ),
+                name="casesubject_exactly_one",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "resident"], condition=Q(resident__isnull=False), name="casesubject_unique_resident"
+            ),
+            models.UniqueConstraint(
+                fields=["case", "house"], condition=Q(house__isnull=False), name="casesubject_unique_house"
+            ),
+            models.UniqueConstraint(
+                fields=["case", "place"], condition=Q(place__isnull=False), name="casesubject_unique_place"
+            ),
+            models.UniqueConstraint(
+                fields=["case", "organization"],
+                condition=Q(organization__isnull=False),
+                name="casesubject_unique_organization",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.kind}#{self.subject_id}"
+
+    @property
+    def kind(self) -> str:
+        for name in ("resident", "house", "place", "organization"):
+            if getattr(self, f"{name}_id") is not None:
+                return name
+        return ""
+
+    @property
+    def subject_id(self) -> int | None:
+        return getattr(self, f"{self.kind}_id") if self.kind else None

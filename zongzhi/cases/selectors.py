@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -15,7 +15,16 @@ from zongzhi.orgs.paths import subtree_q
 from zongzhi.orgs.roles import Perm
 from zongzhi.orgs.scoping import grants_with, visible_to
 
-from .models import OPEN_STATES, Case, CaseAssignment, CaseEvent, CaseState, Category, Supervision
+from .models import (
+    CLOCKED_STATES,
+    OPEN_STATES,
+    Case,
+    CaseAssignment,
+    CaseEvent,
+    CaseState,
+    Category,
+    Supervision,
+)
 from .states import allowed_actions
 
 # Queues of the operator workbench (key → label). Each is a filter on visible cases.
@@ -43,10 +52,6 @@ def visible_cases(user: Any) -> QuerySet[Case]:
     return visible_to(user, Case)
 
 
-def _open_supervision() -> Exists:
-    return Exists(Supervision.objects.filter(case_id=OuterRef("pk"), replied_at__isnull=True))
-
-
 def queue_filter(queue: str, now: datetime) -> Q:
     if queue == "to_accept":
         return Q(state=CaseState.REPORTED)
@@ -57,16 +62,14 @@ def queue_filter(queue: str, now: datetime) -> Q:
     if queue == "extension":
         return Q(state=CaseState.HANDLING, extension_pending=True)
     if queue == "overdue":
-        return Q(state__in=OPEN_STATES, due_at__lt=now) & ~Q(state=CaseState.REPLIED)
+        return Q(state__in=CLOCKED_STATES, due_at__lt=now)
     if queue == "due_soon":
-        return Q(state__in=OPEN_STATES, remind_at__lte=now, due_at__gte=now) & ~Q(state=CaseState.REPLIED)
+        # the same state list as the partial index case_due_soon_idx, so the planner can use it
+        return Q(state__in=CLOCKED_STATES, remind_at__lte=now, due_at__gte=now)
     if queue == "supervised":
-        return Q(state__in=OPEN_STATES, sla_level__gte=2) | Q(
-            # 督办 only: a reminder (催办) is not a supervision (as in the department queue)
-            pk__in=Supervision.objects.filter(replied_at__isnull=True)
-            .exclude(kind="reminder")
-            .values("case_id")
-        )
+        # open cases overdue in their stage (督办/挂牌 raised by the sweep) or with a supervision
+        # notice still unanswered (a reminder 催办 is not a supervision, as in the department queue)
+        return Q(state__in=OPEN_STATES) & (Q(sla_level__gte=2) | Q(open_supervisions__gt=0))
     if queue == "to_reply":
         return Q(state=CaseState.RESOLVED)
     if queue == "to_callback":
@@ -149,18 +152,58 @@ def case_list(user: Any, f: CaseFilters, *, now: datetime | None = None) -> Quer
     )
 
 
+# Long texts a list row never shows (the detail page does): left out of list queries.
+LIST_DEFERRED = (
+    "description",
+    "result",
+    "reply_text",
+    "rating_comment",
+    "decline_reason",
+    "reporter_name_enc",
+    "reporter_phone_enc",
+    "tracking_digest",
+)
+
+
+def for_list(qs: QuerySet[Case]) -> QuerySet[Case]:
+    """``qs`` as the rows of a list page: without the long texts."""
+    return qs.defer(*LIST_DEFERRED)
+
+
 def queue_counts(user: Any, *, mine: bool = True, now: datetime | None = None) -> dict[str, int]:
+    """The number of cases in each workbench queue: one pass over the visible open cases (every
+    queue is a subset of the open states), each queue a ``COUNT(*) FILTER (WHERE …)``."""
     now = now or timezone.now()
-    base = visible_cases(user)
+    base = visible_cases(user).filter(state__in=OPEN_STATES)
     if mine:
         base = base.filter(owner_path__in=own_center_paths(user))
-    return {key: base.filter(queue_filter(key, now)).count() for key in QUEUES}
+    counts = base.aggregate(**{key: Count("pk", filter=queue_filter(key, now)) for key in QUEUES})
+    return {key: int(counts[key] or 0) for key in QUEUES}
 
 
 def department_ids_of(user: Any) -> list[int]:
     return sorted(
         {g.department_id for g in grants_with(user, Perm.CASE_HANDLE) if g.department_id is not None}
     )
+
+
+def department_queue_counts(user: Any, *, now: datetime | None = None) -> dict[str, int]:
+    """The number of cases in each department queue: the three queues on the lead department in one
+    aggregate over its open cases, the two that go through assignments and notices on their own."""
+    now = now or timezone.now()
+    depts = department_ids_of(user)
+    lead = visible_cases(user).filter(
+        state__in=[CaseState.DISPATCHED, CaseState.HANDLING], lead_department_id__in=depts
+    )
+    counts = lead.aggregate(
+        to_acknowledge=Count("pk", filter=Q(state=CaseState.DISPATCHED)),
+        handling=Count("pk", filter=Q(state=CaseState.HANDLING)),
+        overdue=Count("pk", filter=Q(due_at__lt=now)),
+    )
+    result = {key: int(counts.get(key) or 0) for key in ("to_acknowledge", "handling", "overdue")}
+    for key in ("parts", "supervision"):
+        result[key] = department_queue(user, key, now=now).count()
+    return {key: result[key] for key in DEPARTMENT_QUEUES}
 
 
 def department_queue(user: Any, queue: str, *, now: datetime | None = None) -> QuerySet[Case]:

@@ -29,11 +29,17 @@ from zongzhi.core.calendar import current_calendar
 from zongzhi.core.crypto import blind_index, encrypt, sm3_hex
 from zongzhi.core.errors import Conflict, FieldError, NotFound, PermissionDeniedError
 from zongzhi.geo.index import grid_at
-from zongzhi.notifications.services import notify
+from zongzhi.notifications.services import Message, notify, notify_many
 from zongzhi.orgs.models import Department, Grid, Region, User
 from zongzhi.orgs.paths import ancestors_or_self, is_within, subtree_q
 from zongzhi.orgs.roles import Perm
-from zongzhi.orgs.scoping import grants_with, user_can, users_who_can, visible_to
+from zongzhi.orgs.scoping import (
+    center_staff_who_can,
+    department_handlers,
+    grants_with,
+    user_can,
+    visible_to,
+)
 
 from . import deadlines
 from .attachments import UploadedFile, validate_upload
@@ -191,9 +197,12 @@ def _event(
     data: dict[str, Any] | None = None,
     department: Department | None = None,
     at: datetime,
+    collect: list[CaseEvent] | None = None,
 ) -> CaseEvent:
+    """The next timeline row of ``case`` (its sequence number taken from the case). Saved at once,
+    or, when ``collect`` is given, appended to it unsaved for one bulk insert by the caller."""
     case.last_event_seq += 1
-    return CaseEvent.objects.create(
+    row = CaseEvent(
         case=case,
         seq=case.last_event_seq,
         action=action,
@@ -207,6 +216,11 @@ def _event(
         data=data or {},
         region_path=case.region_path,
     )
+    if collect is None:
+        row.save(force_insert=True)
+    else:
+        collect.append(row)
+    return row
 
 
 # --- intake -----------------------------------------------------------------------------------------------
@@ -583,7 +597,7 @@ def case_transition(
             raise NotFound(_("案件不存在。"))
         if actor is not None and not visible_to(actor, Case).filter(pk=case_id).exists():
             raise NotFound(_("案件不存在。"))
-        if case.state not in t.sources:
+        if case.state not in t.sources or not t.applies_to(case.kind):
             raise Conflict(
                 _("当前状态（%(state)s）不能执行“%(action)s”。")
                 % {"state": CaseState(case.state).label, "action": _(t.label)},
@@ -610,8 +624,9 @@ def case_transition(
     return case
 
 
-def _apply(ctx: Ctx) -> None:
-    """Run the action's handler, move the state, start the clock, write the timeline row."""
+def _apply(ctx: Ctx, collect: list[CaseEvent] | None = None) -> None:
+    """Run the action's handler, move the state, start the clock, write the timeline row (or add
+    it to ``collect`` for a bulk insert)."""
     case, t = ctx.case, ctx.transition
     from_state = case.state
     _HANDLERS[t.action](ctx)
@@ -628,16 +643,19 @@ def _apply(ctx: Ctx) -> None:
         data=ctx.event_data,
         department=ctx.department,
         at=ctx.now,
+        collect=collect,
     )
 
 
-def _system_transition(case: Case, action: str, note: str, now: datetime) -> None:
+def _system_transition(
+    case: Case, action: str, note: str, now: datetime, collect: list[CaseEvent] | None = None
+) -> None:
     t = transition_for(action)
     assert t is not None
     if case.state not in t.sources:
         raise Conflict(_("状态已变化。"), code="illegal_transition", current_state=case.state, action=action)
     ctx = Ctx(case=case, actor=None, transition=t, note=note, data={}, now=now)
-    _apply(ctx)
+    _apply(ctx, collect)
 
 
 # --- handlers (one per action; they check the action's own rules and set its fields) ---------------------
@@ -1014,6 +1032,8 @@ def _h_supervise(ctx: Ctx) -> None:
         reply_due_at=ctx.now + timedelta(hours=_supervision_reply_hours()),
         region_path=case.region_path,
     )
+    if kind != SupervisionKind.REMINDER:
+        case.open_supervisions += 1
     ctx.event_data = {"supervision": notice.pk, "kind": kind}
     ctx.after.append(lambda: _notify_supervision([notice.pk]))
 
@@ -1045,6 +1065,18 @@ _HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "archive": _h_archive,
     "supervise": _h_supervise,
 }
+
+
+def register_handler(action: str, handler: Callable[[Ctx], None]) -> None:
+    """Install the handler of a kind-specific action of the table (``Transition.kinds``), from the app
+    that owns that kind (disputes, at start-up): the handler runs inside ``case_transition`` like the
+    ones above. Refuses an action the table does not have and a second, different handler."""
+    t = transition_for(action)
+    if t is None or not t.kinds:
+        raise ValueError(f"{action!r} is not a kind-specific action of the workflow table")
+    if _HANDLERS.get(action, handler) is not handler:
+        raise ValueError(f"a handler for {action!r} is registered already")
+    _HANDLERS[action] = handler
 
 
 # --- public portal -------------------------------------------------------------------------------------------
@@ -1110,7 +1142,10 @@ def supervision_reply(*, actor: User, supervision_id: int, text: str, ip: str | 
             data={"supervision": notice.pk, "on_time": now <= notice.reply_due_at},
             at=now,
         )
-        Case.objects.filter(pk=case.pk).update(last_event_seq=case.last_event_seq)
+        answered = 0 if notice.kind == SupervisionKind.REMINDER else 1
+        Case.objects.filter(pk=case.pk).update(
+            last_event_seq=case.last_event_seq, open_supervisions=F("open_supervisions") - answered
+        )
     return notice
 
 
@@ -1222,8 +1257,14 @@ def _sweep_batch(rows: list[tuple[Any, ...]], now: datetime, report: SweepReport
     for (old, new), ids in by_level.items():
         next_field = {1: F("due_at"), 2: F("list_at"), 3: None}[new]
         updated_ids = list(Case.objects.filter(pk__in=ids, sla_level=old).values_list("pk", flat=True))
+        supervisions = sum(
+            1 for lvl in range(old + 1, new + 1) if _LEVEL_KIND[lvl] != SupervisionKind.REMINDER
+        )
         changed = Case.objects.filter(pk__in=updated_ids, sla_level=old).update(
-            sla_level=new, next_sla_at=next_field, last_event_seq=F("last_event_seq") + (new - old)
+            sla_level=new,
+            next_sla_at=next_field,
+            last_event_seq=F("last_event_seq") + (new - old),
+            open_supervisions=F("open_supervisions") + supervisions,
         )
         report.lost_races += len(ids) - changed
         raised_ids += updated_ids
@@ -1239,16 +1280,35 @@ def _sweep_batch(rows: list[tuple[Any, ...]], now: datetime, report: SweepReport
             report.supervisions += 1
         else:
             report.listed += 1
-    for pk in archive_ids:
-        case = Case.objects.get(pk=pk)
-        if case.state == CaseState.REPLIED and case.next_sla_at is not None and case.next_sla_at <= now:
-            note = _("评价期满，自动归档。") if case.rating else _("评价期满未评价，自动归档。")
-            _system_transition(case, "archive", note, now)
-            case.save()
-            report.archived += 1
+    report.archived += _sweep_archive(archive_ids, now)
     if notices:
         case_ids = sorted({n.case_id for n in notices if n.kind != SupervisionKind.REMINDER})
         transaction.on_commit(lambda: _notify_sweep(case_ids, now))
+
+
+def _sweep_archive(case_ids: list[int], now: datetime) -> int:
+    """Archive, through the workflow table, the replied cases whose rating window has ended ("not
+    rated" when no rating came). The rows are already locked by the sweep's batch query; they are
+    loaded in one query, moved in memory, written back with one bulk update of the changed columns
+    and one bulk insert of their timeline rows."""
+    if not case_ids:
+        return 0
+    cases = list(Case.objects.filter(pk__in=case_ids, state=CaseState.REPLIED, next_sla_at__lte=now))
+    if not cases:
+        return 0
+    columns = [f for f in Case._meta.concrete_fields if not f.primary_key]
+    changed: set[str] = set()
+    events: list[CaseEvent] = []
+    for case in cases:
+        before = [getattr(case, f.attname) for f in columns]
+        note = _("评价期满，自动归档。") if case.rating else _("评价期满未评价，自动归档。")
+        _system_transition(case, "archive", note, now, collect=events)
+        changed.update(
+            f.name for f, old in zip(columns, before, strict=True) if getattr(case, f.attname) != old
+        )
+    Case.objects.bulk_update(cases, sorted(changed), batch_size=500)
+    CaseEvent.objects.bulk_create(events, batch_size=1000)
+    return len(cases)
 
 
 def _sweep_reason(level: int, stage: str) -> str:
@@ -1556,9 +1616,8 @@ def _case_link(case: Case) -> str:
 
 
 def _notify_center(case: Case, title: str, perm: str) -> None:
-    recipients = users_who_can(perm, case.owner_path).filter(
-        grants__region_path=case.owner_path, grants__department__isnull=True
-    )
+    """Tell the staff of the case's owning center who hold ``perm`` there."""
+    recipients = center_staff_who_can(perm, [case.owner_path]).get(case.owner_path, [])
     notify(
         recipients=recipients,
         kind="case",
@@ -1569,9 +1628,9 @@ def _notify_center(case: Case, title: str, perm: str) -> None:
 
 
 def _notify_departments(case: Case, department_ids: list[int], title: str) -> None:
-    recipients = User.objects.filter(
-        is_active=True, grants__department_id__in=department_ids, grants__role="department_handler"
-    ).distinct()
+    """Tell the handlers of the given departments."""
+    handlers = department_handlers(department_ids)
+    recipients = {uid for ids in handlers.values() for uid in ids}
     notify(
         recipients=recipients,
         kind="case",
@@ -1582,10 +1641,31 @@ def _notify_departments(case: Case, department_ids: list[int], title: str) -> No
 
 
 def _notify_supervision(notice_ids: list[int]) -> None:
-    for notice in Supervision.objects.filter(pk__in=notice_ids).select_related("case"):
-        if notice.department_id:
-            _notify_departments(notice.case, [notice.department_id], str(notice.get_kind_display()))
-        _notify_center(notice.case, str(notice.get_kind_display()), Perm.CASE_DISPATCH)
+    """Send supervision notices: each to the responsible department's handlers (when there is one)
+    and to the supervising center's dispatchers. Recipients are looked up once for the whole batch
+    (one query for the departments, one for the centers) and the inbox rows written in bulk."""
+    rows = list(
+        Supervision.objects.filter(pk__in=notice_ids)
+        .order_by("pk")
+        .values_list("kind", "department_id", "case_id", "case__number", "case__title", "case__owner_path")
+    )
+    if not rows:
+        return
+    handlers = department_handlers(dept for _k, dept, *_ in rows if dept)
+    centers = center_staff_who_can(Perm.CASE_DISPATCH, (r[5] for r in rows))
+    messages: list[Message] = []
+    for kind, dept, case_id, number, title, owner_path in rows:
+        label = str(SupervisionKind(kind).label)
+        link = f"/cases/{case_id}/"
+        recipients = set(centers.get(owner_path, []))
+        if dept:
+            recipients.update(handlers.get(dept, []))
+        messages.append(
+            Message(
+                recipients=tuple(recipients), kind="case", title=f"{label}：{number}", body=title, link=link
+            )
+        )
+    notify_many(messages)
 
 
 def _notify_sweep(case_ids: list[int], created_at: datetime) -> None:

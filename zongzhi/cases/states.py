@@ -31,9 +31,18 @@ class Transition:
     clock: str | None  # the stage clock started by the action (None: the clock is unchanged)
     actor: str  # who acts: "center" (owning center), "department" (an assigned department), "any"
     description: str
+    # the case kinds the action exists for; empty: every kind. A kind-specific action's handler is
+    # registered by the app that owns that kind (``services.register_handler``: disputes).
+    kinds: tuple[str, ...] = ()
+
+    def applies_to(self, kind: str | None) -> bool:
+        return not self.kinds or kind in self.kinds
 
 
 OPEN = (S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.HANDLING, S.RESOLVED, S.REPLIED)
+# where a dispute's mediation agreement may exist (after a mediation round), archived included
+AGREED = (S.ACCEPTED, S.DISPATCHED, S.HANDLING, S.RESOLVED, S.REPLIED, S.ARCHIVED)
+DISPUTE = ("dispute",)
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(
@@ -226,6 +235,149 @@ TRANSITIONS: tuple[Transition, ...] = (
         "any",
         "A leader opens a supervision notice by hand.",
     ),
+    # --- disputes (kind ``dispute``; handlers in ``zongzhi.disputes.workflow``) -----------------------
+    Transition(
+        "assess_risk",
+        gettext_noop("风险评估"),
+        OPEN,
+        SAME,
+        Perm.DISPUTE_MEDIATE,
+        False,
+        None,
+        "any",
+        "Dispute: record the risk level (low/medium/high/major) and the escalation-risk flags "
+        "(民转刑 signals), each with who assessed it and when; high risk suggests escalation.",
+        DISPUTE,
+    ),
+    Transition(
+        "mediate",
+        gettext_noop("组织调解"),
+        (S.ACCEPTED,),
+        S.HANDLING,
+        Perm.CASE_DISPATCH,
+        False,
+        Stage.HANDLE,
+        "center",
+        "Dispute: open a mediation round (七调: type, lead mediator, participating mediators, the "
+        "mediating unit as lead department); the handling clock starts.",
+        DISPUTE,
+    ),
+    Transition(
+        "mediation_session",
+        gettext_noop("调解记录"),
+        (S.HANDLING,),
+        SAME,
+        Perm.DISPUTE_MEDIATE,
+        True,
+        None,
+        "any",
+        "Dispute: record a mediation session (time, place, attendees; the note is the minutes; "
+        "attachments allowed).",
+        DISPUTE,
+    ),
+    Transition(
+        "mediation_agree",
+        gettext_noop("调解成功"),
+        (S.HANDLING,),
+        S.RESOLVED,
+        Perm.DISPUTE_MEDIATE,
+        False,
+        Stage.REPLY,
+        "any",
+        "Dispute: agreement reached (facts, terms, performance deadline); the mediation agreement "
+        "(调解协议书) is issued and the dispute counts as resolved (化解).",
+        DISPUTE,
+    ),
+    Transition(
+        "mediation_partial",
+        gettext_noop("部分达成协议"),
+        (S.HANDLING,),
+        S.ACCEPTED,
+        Perm.DISPUTE_MEDIATE,
+        True,
+        Stage.DISPATCH,
+        "any",
+        "Dispute: an agreement on part of the matter (issued as an agreement); the rest goes back "
+        "to the center (note: what remains), which mediates again, escalates or transfers.",
+        DISPUTE,
+    ),
+    Transition(
+        "mediation_fail",
+        gettext_noop("调解不成"),
+        (S.HANDLING,),
+        S.ACCEPTED,
+        Perm.DISPUTE_MEDIATE,
+        True,
+        Stage.DISPATCH,
+        "any",
+        "Dispute: the mediation round failed (reason); back to the center, which mediates again, "
+        "escalates (上报) or transfers.",
+        DISPUTE,
+    ),
+    Transition(
+        "withdraw",
+        gettext_noop("撤回调解申请"),
+        (S.HANDLING,),
+        S.RESOLVED,
+        Perm.DISPUTE_MEDIATE,
+        True,
+        Stage.REPLY,
+        "any",
+        "Dispute: the applicant withdraws (statement in the note); the mediation ends as withdrawn.",
+        DISPUTE,
+    ),
+    Transition(
+        "transfer",
+        gettext_noop("依法移交"),
+        (S.ACCEPTED, S.HANDLING),
+        S.RESOLVED,
+        Perm.CASE_DISPATCH,
+        True,
+        Stage.REPLY,
+        "center",
+        "Dispute: after a failed mediation, transferred to court litigation, arbitration, the "
+        "police or a department, with the receiving body and its reference number.",
+        DISPUTE,
+    ),
+    Transition(
+        "judicial_confirm",
+        gettext_noop("司法确认"),
+        AGREED,
+        SAME,
+        Perm.DISPUTE_MEDIATE,
+        False,
+        None,
+        "any",
+        "Dispute: track the judicial confirmation (司法确认) of an agreement: applied, confirmed "
+        "or rejected, with the court and its reference.",
+        DISPUTE,
+    ),
+    Transition(
+        "followup",
+        gettext_noop("履行回访"),
+        AGREED,
+        SAME,
+        Perm.DISPUTE_MEDIATE,
+        False,
+        None,
+        "any",
+        "Dispute: follow up the performance of an agreement (回访): performed, partly performed "
+        "(next follow-up date) or not performed, which reopens a resolved dispute.",
+        DISPUTE,
+    ),
+    Transition(
+        "reopen_dispute",
+        gettext_noop("不履行重启"),
+        (S.RESOLVED, S.REPLIED, S.ARCHIVED),
+        S.ACCEPTED,
+        Perm.CASE_DISPATCH,
+        True,
+        Stage.DISPATCH,
+        "center",
+        "Dispute: the agreement was not performed; the dispute is open again at the center "
+        "(mediate again, escalate or transfer). Run by the system after a 'not performed' follow-up.",
+        DISPUTE,
+    ),
 )
 
 BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
@@ -253,8 +405,10 @@ def transition_for(action: str) -> Transition | None:
     return BY_ACTION.get(action)
 
 
-def allowed_actions(state: str) -> list[Transition]:
-    return [t for t in TRANSITIONS if state in t.sources]
+def allowed_actions(state: str, kind: str | None = None) -> list[Transition]:
+    """The moves the table allows from ``state`` for a case of ``kind``; without a kind, only the
+    actions every kind has (the generic case pages offer those)."""
+    return [t for t in TRANSITIONS if state in t.sources and t.applies_to(kind)]
 
 
 def target_state(transition: Transition, current: str) -> str:
@@ -272,8 +426,9 @@ def render_markdown() -> str:
         "",
         "States: " + ", ".join(f"`{v}` {labels[v]}" for v in S.values) + ".",
         "",
-        "| action | 动作 | from | to | permission | actor | note required | starts clock | what it does |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| action | 动作 | from | to | permission | actor | note required | starts clock | case kinds "
+        "| what it does |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in TRANSITIONS:
         sources = ", ".join(f"`{s}`" for s in t.sources)
@@ -281,7 +436,8 @@ def render_markdown() -> str:
         clock = "—" if t.clock is None else ("stops" if t.clock == Stage.NONE else f"`{t.clock}`")
         lines.append(
             f"| `{t.action}` | {t.label} | {sources} | {target} | `{t.perm}` | {t.actor} | "
-            f"{'yes' if t.note_required else 'no'} | {clock} | {t.description} |"
+            f"{'yes' if t.note_required else 'no'} | {clock} | "
+            f"{', '.join(f'`{k}`' for k in t.kinds) or 'all'} | {t.description} |"
         )
     lines += [
         "",

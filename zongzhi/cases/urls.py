@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import subject_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +18,13 @@ urlpatterns = [
         name="case-attachment",
     ),
     path("supervisions/<int:supervision_id>/reply/", views.supervision_reply, name="supervision-reply"),
+    path("cases/<int:case_id>/subjects/", subject_views.case_subjects, name="case-subjects"),
+    path(
+        "cases/<int:case_id>/subjects/<int:link_id>/unlink/",
+        subject_views.case_subject_unlink,
+        name="case-subject-unlink",
+    ),
+    path("cases/subjects/<str:kind>/<int:subject_id>/", subject_views.subject_cases, name="subject-cases"),
     path("desk/", views.desk, name="desk"),
     path("m/", views.mobile_home, name="mobile-home"),
     path("m/report/", views.mobile_report, name="mobile-report"),

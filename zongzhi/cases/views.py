@@ -108,7 +108,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
     if not user_can_anywhere(request.user, Perm.CASE_VIEW):
         raise Http404
     f = _filters_from(request, default_queue="to_accept")
-    page = Paginator(selectors.case_list(request.user, f), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.for_list(selectors.case_list(request.user, f)), PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.queue_counts(request.user, mine=f.mine)
     context = {
         "page": page,
@@ -389,8 +389,8 @@ def desk(request: HttpRequest) -> HttpResponse:
     queue = request.GET.get("queue", "to_acknowledge")
     if queue not in selectors.DEPARTMENT_QUEUES:
         queue = "to_acknowledge"
-    counts = {k: selectors.department_queue(request.user, k).count() for k in selectors.DEPARTMENT_QUEUES}
-    page = Paginator(selectors.department_queue(request.user, queue), PAGE_SIZE).get_page(
+    counts = selectors.department_queue_counts(request.user)
+    page = Paginator(selectors.for_list(selectors.department_queue(request.user, queue)), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     context = {

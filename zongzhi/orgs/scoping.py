@@ -13,6 +13,7 @@ their department).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -22,7 +23,7 @@ from django.http import Http404
 
 from .models import Region, RoleGrant, User
 from .paths import ancestors_or_self, is_within, minimal_cover, subtree_q
-from .roles import ROLE_PERMISSIONS, roles_with
+from .roles import ROLE_PERMISSIONS, Role, roles_with
 
 M = TypeVar("M", bound=Model)
 
@@ -155,3 +156,36 @@ def users_who_can(perm: str, target: Region | str | Any) -> QuerySet[User]:
         .distinct()
         .order_by("id")
     )
+
+
+def center_staff_who_can(perm: str, paths: Iterable[str]) -> dict[str, list[int]]:
+    """For each region path: the active users who hold ``perm`` through a center grant (no
+    department) on exactly that region — the staff of that region's center. One query for all
+    paths (the sweep notifies hundreds of centers at once)."""
+    wanted = sorted(set(paths))
+    found: dict[str, set[int]] = {p: set() for p in wanted}
+    if not wanted:
+        return {}
+    rows = RoleGrant.objects.filter(
+        region_path__in=wanted,
+        role__in=roles_with(perm),
+        department__isnull=True,
+        user__is_active=True,
+    ).values_list("region_path", "user_id")
+    for path, user_id in rows:
+        found[path].add(user_id)
+    return {p: sorted(ids) for p, ids in found.items()}
+
+
+def department_handlers(department_ids: Iterable[int]) -> dict[int, list[int]]:
+    """For each department: its active handlers (users with a department-handler grant for it)."""
+    wanted = sorted(set(department_ids))
+    found: dict[int, set[int]] = {d: set() for d in wanted}
+    if not wanted:
+        return {}
+    rows = RoleGrant.objects.filter(
+        department_id__in=wanted, role=Role.DEPARTMENT_HANDLER, user__is_active=True
+    ).values_list("department_id", "user_id")
+    for dept, user_id in rows:
+        found[dept].add(user_id)
+    return {d: sorted(ids) for d, ids in found.items()}

@@ -517,3 +517,77 @@ def test_an_approved_extension_does_not_raise_the_same_notice_twice(world, clock
     assert _sweep_events(case) == ["remind", "supervise_auto", "list"]
     assert Supervision.objects.filter(case=case).count() == 3
     _assert_timeline_complete(case)
+
+
+# --- the "督办中" counter and the batched notices ------------------------------------------------------------------
+
+
+def _unanswered(case):  # type: ignore[no-untyped-def]
+    return (
+        Supervision.objects.filter(case=case, replied_at__isnull=True)
+        .exclude(kind=SupervisionKind.REMINDER)
+        .count()
+    )
+
+
+def test_open_supervisions_counts_the_unanswered_notices(world, clock):
+    case = _dispatched(world)
+    case_transition(actor=world.city_leader, case_id=case.pk, action="supervise", note="请加快")
+    case.refresh_from_db()
+    assert case.open_supervisions == 1 == _unanswered(case)
+    clock.move_to(case.list_at)
+    sla_sweep()  # reminder (not counted), supervision, listed
+    case.refresh_from_db()
+    assert case.open_supervisions == 3 == _unanswered(case)
+    f = selectors.CaseFilters
+    assert case in selectors.case_list(world.operator, f(queue="supervised"))
+    for notice in Supervision.objects.filter(case=case).order_by("id"):
+        services.supervision_reply(actor=world.handler, supervision_id=notice.pk, text="已办理")
+        case.refresh_from_db()
+        assert case.open_supervisions == _unanswered(case)
+    assert case.open_supervisions == 0
+    # still overdue in its stage (level ≥ 2): stays in the queue until the stage moves on
+    assert case in selectors.case_list(world.operator, f(queue="supervised"))
+    case_transition(actor=world.handler, case_id=case.pk, action="acknowledge")
+    assert case not in selectors.case_list(world.operator, f(queue="supervised"))
+
+
+def test_queue_counts_equal_the_queue_lists(world, clock):
+    cases = [_dispatched(world) for _ in range(4)]
+    _replied(world)
+    _report(world)
+    case_transition(actor=world.handler, case_id=cases[0].pk, action="acknowledge")
+    case_transition(actor=world.city_leader, case_id=cases[1].pk, action="supervise", note="请加快")
+    clock.move_to(cases[2].remind_at + H)
+    sla_sweep()
+    now = cases[2].remind_at + H
+    counts = selectors.queue_counts(world.operator, mine=False, now=now)
+    for key in selectors.QUEUES:
+        listed = selectors.case_list(world.operator, selectors.CaseFilters(queue=key), now=now).count()
+        assert counts[key] == listed, key
+    assert counts["to_accept"] == 1 and counts["to_callback"] == 1
+    # supervised: the one supervised by hand, and the unaccepted report (its 1-hour accept clock is
+    # long past: supervised and listed by the sweep)
+    assert counts["supervised"] == 2
+    dept = selectors.department_queue_counts(world.handler, now=now)
+    for key in selectors.DEPARTMENT_QUEUES:
+        assert dept[key] == selectors.department_queue(world.handler, key, now=now).count(), key
+    assert dept["to_acknowledge"] == 3 and dept["handling"] == 1
+
+
+def test_sweep_notices_go_out_in_one_batch_with_the_right_recipients(
+    world, clock, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    cases = [_dispatched(world) for _ in range(6)]
+    clock.move_to(cases[-1].due_at)
+    before_handler, before_operator = _inbox(world.handler), _inbox(world.operator)
+    before_sibling = _inbox(world.sibling_operator)
+    # the notice queries do not grow with the number of notices
+    with django_assert_max_num_queries(30), django_capture_on_commit_callbacks(execute=True):
+        report = sla_sweep()
+    assert report.supervisions == 6
+    assert _inbox(world.handler) - before_handler == 6  # the responsible department's handler
+    assert _inbox(world.operator) - before_operator == 6  # the supervising center
+    assert _inbox(world.sibling_operator) == before_sibling  # nobody outside
+    titles = set(Notification.objects.filter(user=world.handler).values_list("title", flat=True))
+    assert {f"督办：{c.number}" for c in cases} <= titles

@@ -45,6 +45,8 @@
         if (status) status.textContent = btn.getAttribute("data-msg-locating");
         navigator.geolocation.getCurrentPosition(function (pos) {
           lon.value = pos.coords.longitude.toFixed(6); lat.value = pos.coords.latitude.toFixed(6);
+          var acc = btn.getAttribute("data-accuracy-input") && document.querySelector(btn.getAttribute("data-accuracy-input"));
+          if (acc && pos.coords.accuracy != null) acc.value = Math.round(pos.coords.accuracy);
           lon.dispatchEvent(new Event("change", { bubbles: true }));
           if (status) status.textContent = btn.getAttribute("data-msg-done") + " " + lon.value + ", " + lat.value;
         }, function () { if (status) status.textContent = btn.getAttribute("data-msg-failed"); },

@@ -1,0 +1,262 @@
+"""Rollups of the facts: day × region × (category | channel | department), kept fresh incrementally.
+
+The cube is stored as grouping sets in one table (``Rollup``): ``dim="total"`` cells per day and
+township-grain region, and ``category`` / ``channel`` / ``department`` cells per day and county-grain
+region (see ``facts.GRAINS`` and ``docs/analytics.md`` for why). Every measure is defined once, in
+``MEASURES``, as a filter on ``CaseFact``: the rollup sums it, the facts path counts it, and the
+drill-down lists the facts it selects — so a number and the list behind it add up by construction.
+
+Freshness: ``facts.facts_refresh`` marks the (grain, day, region) slices whose facts changed
+(``RollupDirty``); ``rollups_refresh`` recomputes exactly those slices from the facts.
+``rollups_rebuild`` recomputes everything. ``analytics_refresh`` runs both steps (the periodic task).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Max, Min, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from zongzhi.cases.models import Rating, Urgency
+
+from . import facts as facts_mod
+from .models import CaseFact, Rollup, RollupDim, RollupDirty
+
+COHORT_DAY = "created_date"
+FLOW_DAY = "resolved_date"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A figure: the facts it counts (``q``), or sums (``field``), on their ``day_field`` date."""
+
+    name: str
+    label: Any
+    q: Q
+    field: str | None = None  # sum this column instead of counting rows
+    day_field: str = COHORT_DAY
+    definition: str = ""
+
+    @property
+    def is_sum(self) -> bool:
+        return self.field is not None
+
+
+_RATED = [Rating.SATISFIED, Rating.BASICALLY_SATISFIED, Rating.UNSATISFIED]
+
+MEASURES: dict[str, Measure] = {
+    m.name: m
+    for m in [
+        Measure("reported", _("登记"), Q(), definition="cases registered in the period"),
+        Measure("declined", _("不予受理"), Q(declined_at__isnull=False), definition="declined or merged"),
+        Measure("accepted", _("已受理"), Q(accepted_at__isnull=False)),
+        Measure("dispatched", _("已派单"), Q(dispatched_at__isnull=False)),
+        Measure("acknowledged", _("已签收"), Q(acknowledged_at__isnull=False)),
+        Measure("resolved", _("已办结"), Q(resolved_at__isnull=False), definition="resolved at least once"),
+        Measure("replied", _("已反馈"), Q(replied_at__isnull=False)),
+        Measure("archived", _("已归档"), Q(archived_at__isnull=False)),
+        Measure("open", _("未结"), Q(is_open=True), definition="state open at the last refresh"),
+        Measure(
+            "overdue",
+            _("超期未结"),
+            Q(is_overdue=True),
+            definition="open, not waiting for a rating, current stage due time passed at the last refresh",
+        ),
+        Measure("urgent", _("紧急"), Q(urgency=Urgency.URGENT)),
+        Measure("accept_closed", _("受理环节已结"), Q(accept_on_time__isnull=False)),
+        Measure("accept_on_time", _("按时受理"), Q(accept_on_time=True)),
+        Measure("dispatch_closed", _("分流环节已结"), Q(dispatch_on_time__isnull=False)),
+        Measure("dispatch_on_time", _("按时分流"), Q(dispatch_on_time=True)),
+        Measure("acknowledge_closed", _("签收环节已结"), Q(acknowledge_on_time__isnull=False)),
+        Measure("acknowledge_on_time", _("按时签收"), Q(acknowledge_on_time=True)),
+        Measure("resolve_closed", _("办理环节已结"), Q(resolve_on_time__isnull=False)),
+        Measure("resolve_on_time", _("按期办结"), Q(resolve_on_time=True)),
+        Measure("reply_closed", _("反馈环节已结"), Q(reply_on_time__isnull=False)),
+        Measure("reply_on_time", _("按时反馈"), Q(reply_on_time=True)),
+        Measure("returned", _("被退回案件"), Q(return_count__gt=0)),
+        Measure("returns", _("退回次数"), Q(return_count__gt=0), field="return_count"),
+        Measure("reopened", _("重办案件"), Q(reopen_count__gt=0)),
+        Measure("reopens", _("重办次数"), Q(reopen_count__gt=0), field="reopen_count"),
+        Measure("escalated", _("上报案件"), Q(escalation_count__gt=0)),
+        Measure("extended", _("延期案件"), Q(extension_count__gt=0)),
+        Measure("supervised", _("督办案件"), Q(supervision_count__gt=0)),
+        Measure("supervisions", _("督办次数"), Q(supervision_count__gt=0), field="supervision_count"),
+        Measure("listed", _("挂牌督办案件"), Q(listed_supervision_count__gt=0)),
+        Measure("rated", _("已评价"), Q(rating__in=_RATED)),
+        Measure("satisfied", _("满意"), Q(rating=Rating.SATISFIED)),
+        Measure("basically_satisfied", _("基本满意"), Q(rating=Rating.BASICALLY_SATISFIED)),
+        Measure("unsatisfied", _("不满意"), Q(rating=Rating.UNSATISFIED)),
+        Measure("not_rated", _("归档未评价"), Q(archived_at__isnull=False, rating="")),
+        Measure("resolved_on_site", _("自行处置"), Q(resolved_on_site=True)),
+        Measure("disputes", _("矛盾纠纷"), Q(is_dispute=True)),
+        Measure("disputes_resolved", _("纠纷已化解"), Q(is_dispute=True, resolved_at__isnull=False)),
+        Measure("resolve_seconds", _("办结用时合计"), Q(resolved_at__isnull=False), field="resolve_seconds"),
+        Measure(
+            "resolved_flow",
+            _("当日办结"),
+            Q(resolved_at__isnull=False),
+            day_field=FLOW_DAY,
+            definition="cases first resolved in the period (by resolution date)",
+        ),
+    ]
+}
+COHORT = [m for m in MEASURES.values() if m.day_field == COHORT_DAY]
+FLOW = [m for m in MEASURES.values() if m.day_field == FLOW_DAY]
+
+# The dimension column of the facts behind each kind of cell.
+DIM_FIELD: dict[str, str] = {
+    RollupDim.CATEGORY: "category_id",
+    RollupDim.CHANNEL: "channel",
+    RollupDim.DEPARTMENT: "lead_department_id",
+}
+GRAIN_DIMS: dict[str, list[str]] = {
+    "total": [RollupDim.TOTAL],
+    "dim": [RollupDim.CATEGORY, RollupDim.CHANNEL, RollupDim.DEPARTMENT],
+}
+GRAIN_REGION_FIELD = {"total": "rollup_region_id", "dim": "rollup_county_id"}
+
+
+def aggregates(measures: Iterable[Measure]) -> dict[str, Any]:
+    """ORM aggregates of ``measures`` over facts (``Count`` with a filter, or ``Sum``)."""
+    out: dict[str, Any] = {}
+    for m in measures:
+        if m.field:
+            out[m.name] = Sum(m.field, filter=m.q or None)
+        else:
+            out[m.name] = Count("pk", filter=m.q or None)
+    return out
+
+
+def key_of(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+# --- computing cells -----------------------------------------------------------------------------------------
+
+
+def _cells(
+    day_from: date, day_to: date, grain: str, region_ids: list[int] | None
+) -> dict[tuple[str, date, int, str], dict[str, int]]:
+    """Cells of ``grain`` for days in [day_from, day_to] (and only ``region_ids``, when given),
+    computed from the facts: {(dim, day, region id, key): {measure: value}}."""
+    region_field = GRAIN_REGION_FIELD[grain]
+    cells: dict[tuple[str, date, int, str], dict[str, int]] = defaultdict(dict)
+    for dim in GRAIN_DIMS[grain]:
+        key_field = DIM_FIELD.get(dim)
+        for day_field, measures in ((COHORT_DAY, COHORT), (FLOW_DAY, FLOW)):
+            qs = CaseFact.objects.filter(**{f"{day_field}__gte": day_from, f"{day_field}__lte": day_to})
+            if region_ids is not None:
+                qs = qs.filter(**{f"{region_field}__in": region_ids})
+            group = [day_field, region_field] + ([key_field] if key_field else [])
+            for row in qs.order_by().values(*group).annotate(**aggregates(measures)):
+                region_id = row[region_field]
+                if region_id is None:
+                    continue
+                key = key_of(row[key_field]) if key_field else ""
+                cell = cells[(dim, row[day_field], region_id, key)]
+                for m in measures:
+                    cell[m.name] = int(row[m.name] or 0)
+    return cells
+
+
+def _rows(cells: dict[tuple[str, date, int, str], dict[str, int]], paths: dict[int, str]) -> list[Rollup]:
+    rows = []
+    for (dim, day, region_id, key), values in cells.items():
+        if not any(values.values()):
+            continue
+        rows.append(
+            Rollup(dim=dim, day=day, region_id=region_id, region_path=paths[region_id], key=key, **values)
+        )
+    return rows
+
+
+def _paths(region_ids: Iterable[int]) -> dict[int, str]:
+    cache = facts_mod.RegionCache()
+    cache.load_ids(region_ids)
+    return cache.by_id
+
+
+def recompute_slices(grain: str, day: date, region_paths: list[str]) -> int:
+    """Replace the cells of ``grain`` on ``day`` for the regions at ``region_paths``."""
+    cache = facts_mod.RegionCache()
+    cache.load_paths(region_paths)
+    ids = [cache.by_path[p][0] for p in region_paths if p in cache.by_path]
+    cells = _cells(day, day, grain, ids)
+    rows = _rows(cells, cache.by_id)
+    Rollup.objects.filter(dim__in=GRAIN_DIMS[grain], day=day, region_path__in=region_paths).delete()
+    Rollup.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def rollups_refresh(*, limit: int = 5000) -> int:
+    """Recompute the slices marked dirty by the facts refresh (up to ``limit`` per call, oldest days
+    first); returns how many slices were recomputed. A slice marked again while it was being
+    recomputed stays marked (its token changed) and is done again next time."""
+    done = 0
+    pending = list(
+        RollupDirty.objects.order_by("day", "grain", "region_path").values_list(
+            "pk", "grain", "day", "region_path", "token"
+        )[:limit]
+    )
+    groups: dict[tuple[str, date], list[tuple[int, str, str]]] = defaultdict(list)
+    for pk, grain, day, path, token in pending:
+        groups[(grain, day)].append((pk, path, token))
+    for (grain, day), items in groups.items():
+        with transaction.atomic():
+            recompute_slices(grain, day, sorted({path for _, path, _ in items}))
+            for pk, _path, token in items:
+                RollupDirty.objects.filter(pk=pk, token=token).delete()
+        done += len(items)
+    return done
+
+
+def rollups_rebuild(*, days_per_batch: int = 7, progress: Any = None) -> int:
+    """Recompute every cell from the facts (in batches of days, each in its own transaction); cells
+    of days without facts are dropped. Returns the number of cells written."""
+    bounds = CaseFact.objects.aggregate(
+        lo=Min(COHORT_DAY), hi=Max(COHORT_DAY), rlo=Min(FLOW_DAY), rhi=Max(FLOW_DAY)
+    )
+    days = [d for d in (bounds["lo"], bounds["hi"], bounds["rlo"], bounds["rhi"]) if d is not None]
+    RollupDirty.objects.all().delete()
+    if not days:
+        Rollup.objects.all().delete()
+        return 0
+    lo, hi = min(days), max(days)
+    written = 0
+    with transaction.atomic():
+        Rollup.objects.filter(Q(day__lt=lo) | Q(day__gt=hi)).delete()
+    start = lo
+    while start <= hi:
+        end = min(start + timedelta(days=days_per_batch - 1), hi)
+        cells: dict[tuple[str, date, int, str], dict[str, int]] = {}
+        for grain in GRAIN_DIMS:
+            cells.update(_cells(start, end, grain, None))
+        rows = _rows(cells, _paths({k[2] for k in cells}))
+        with transaction.atomic():
+            Rollup.objects.filter(day__gte=start, day__lte=end).delete()
+            Rollup.objects.bulk_create(rows, batch_size=2000)
+        written += len(rows)
+        if progress is not None:
+            progress(end, written)
+        start = end + timedelta(days=1)
+    return written
+
+
+def analytics_refresh(*, now: datetime | None = None) -> dict[str, int]:
+    """The periodic step: facts after the watermark, then the rollup slices they touched."""
+    now = now or timezone.now()
+    facts = facts_mod.facts_refresh(now=now)
+    slices = 0
+    while True:
+        n = rollups_refresh()
+        slices += n
+        if n == 0 or not RollupDirty.objects.exists():
+            break
+    return {"facts": facts, "slices": slices}
