@@ -30,6 +30,20 @@ def case_scope_q(grants: list, prefix: str) -> Q:  # type: ignore[type-arg]
 OPEN_STATES = ("reported", "accepted", "dispatched", "handling", "resolved", "replied")
 # Open states whose stage clock can run late (a replied case only waits for its rating).
 CLOCKED_STATES = ("reported", "accepted", "dispatched", "handling", "resolved")
+# The columns the workbench queues test (``selectors.queue_filter``), plus the id and the owning
+# center's path (the "my center" filter): carried by the covering index of the queue counts.
+QUEUE_COLUMNS = (
+    "id",
+    "owner_path",
+    "state",
+    "is_returned",
+    "extension_pending",
+    "due_at",
+    "remind_at",
+    "sla_level",
+    "open_supervisions",
+    "rating",
+)
 
 
 class CaseState(models.TextChoices):
@@ -331,6 +345,17 @@ class Case(models.Model):
                 fields=["owner_path", "remind_at"],
                 name="case_due_soon_idx",
                 condition=Q(state__in=CLOCKED_STATES),
+            ),
+            # the list of all cases in scope, in its default order (due first, the newest first among
+            # equals): walked in order and filtered by scope, it stops after a page of rows
+            models.Index(fields=["due_at", "-id"], name="case_due_order_idx"),
+            # the workbench's queue counts: one index-only pass over the open cases in scope that
+            # carries every column a queue tests (PostgreSQL; elsewhere a plain partial index)
+            models.Index(
+                fields=["region_path"],
+                include=QUEUE_COLUMNS,
+                condition=Q(state__in=OPEN_STATES),
+                name="case_open_cover_idx",
             ),
         ]
         constraints = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -107,6 +107,12 @@ ORDERINGS = {
     "-created": ("-created_at", "-id"),
     "number": ("number",),
 }
+
+
+def queue_only(f: CaseFilters) -> bool:
+    """Whether ``f`` is a workbench queue and nothing more: its list then holds exactly the cases
+    counted for that queue by ``queue_counts`` (same user, ``mine`` and ``now``)."""
+    return f.queue in QUEUES and replace(f, queue=None, mine=False, order="due") == CaseFilters()
 
 
 def case_list(user: Any, f: CaseFilters, *, now: datetime | None = None) -> QuerySet[Case]:

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from zongzhi.core.paging import ListPaginator
 from zongzhi.core.audit import client_ip
 from zongzhi.core.crypto import decrypt
 from zongzhi.core.errors import DomainError, NotFound
@@ -108,14 +108,17 @@ def workbench(request: HttpRequest) -> HttpResponse:
     if not user_can_anywhere(request.user, Perm.CASE_VIEW):
         raise Http404
     f = _filters_from(request, default_queue="to_accept")
-    page = Paginator(selectors.for_list(selectors.case_list(request.user, f)), PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = selectors.queue_counts(request.user, mine=f.mine)
+    now = timezone.now()
+    counts = selectors.queue_counts(request.user, mine=f.mine, now=now)
+    rows = selectors.for_list(selectors.case_list(request.user, f, now=now))
+    known = counts[f.queue] if f.queue and selectors.queue_only(f) else None  # the tab's number: no COUNT(*)
+    page = ListPaginator(rows, PAGE_SIZE, count=known).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "filters": f,
         "queues": [(key, _(label), counts[key]) for key, label in selectors.QUEUES.items()],
         "query": request.GET.copy(),
-        "now": timezone.now(),
+        "now": now,
         "departments": visible_to(request.user, Department, Perm.ORG_VIEW).only("pk", "name")[:300],
         "categories": Category.objects.filter(parent__isnull=True, is_active=True).order_by("sort_order"),
         "states": CaseState.choices,
@@ -389,15 +392,15 @@ def desk(request: HttpRequest) -> HttpResponse:
     queue = request.GET.get("queue", "to_acknowledge")
     if queue not in selectors.DEPARTMENT_QUEUES:
         queue = "to_acknowledge"
-    counts = selectors.department_queue_counts(request.user)
-    page = Paginator(selectors.for_list(selectors.department_queue(request.user, queue)), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    now = timezone.now()
+    counts = selectors.department_queue_counts(request.user, now=now)
+    rows = selectors.for_list(selectors.department_queue(request.user, queue, now=now))
+    page = ListPaginator(rows, PAGE_SIZE, count=counts[queue]).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "queue": queue,
         "queues": [(k, _(label), counts[k]) for k, label in selectors.DEPARTMENT_QUEUES.items()],
-        "now": timezone.now(),
+        "now": now,
         "departments": Department.objects.filter(pk__in=selectors.department_ids_of(request.user)),
         "query": request.GET.copy(),
     }

@@ -27,6 +27,32 @@ class Migration(migrations.Migration):
                 name="case_due_soon_idx",
             ),
         ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(fields=["due_at", "-id"], name="case_due_order_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(
+                    ("state__in", ("reported", "accepted", "dispatched", "handling", "resolved", "replied"))
+                ),
+                fields=["region_path"],
+                include=(
+                    "id",
+                    "owner_path",
+                    "state",
+                    "is_returned",
+                    "extension_pending",
+                    "due_at",
+                    "remind_at",
+                    "sla_level",
+                    "open_supervisions",
+                    "rating",
+                ),
+                name="case_open_cover_idx",
+            ),
+        ),
         migrations.RunSQL(
             # count the notices still unanswered (督办 and 挂牌督办; reminders are not counted)
             sql="""

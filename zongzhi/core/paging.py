@@ -1,0 +1,33 @@
+"""Pagination for lists that may hold millions of rows.
+
+Django's ``Paginator`` runs ``COUNT(*)`` over the whole filtered list on every page view, which is
+what dominates a list page once a scope holds hundreds of thousands of cases. ``ListPaginator``
+takes a count the page already knows (the queue's number on its tab, computed in the same pass as the
+other queues) and otherwise counts no further than ``cap`` rows (``SELECT COUNT(*) FROM (… LIMIT
+cap + 1)``): the page then says "more than cap" and the user narrows the list with filters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+COUNT_CAP = 10_000
+
+
+class ListPaginator(Paginator):
+    def __init__(self, object_list: Any, per_page: int, *, count: int | None = None, cap: int = COUNT_CAP):
+        super().__init__(object_list, per_page)
+        self.known_count = count
+        self.cap = cap
+        self.capped = False
+
+    @cached_property
+    def count(self) -> int:
+        if self.known_count is not None:
+            return self.known_count
+        n = self.object_list[: self.cap + 1].count()
+        self.capped = n > self.cap
+        return min(n, self.cap)
