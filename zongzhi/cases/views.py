@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from zongzhi.core.paging import ListPaginator
 from zongzhi.core.audit import client_ip
 from zongzhi.core.crypto import decrypt
 from zongzhi.core.errors import DomainError, NotFound
 from zongzhi.core.masking import mask_name, mask_phone
+from zongzhi.core.paging import ListPaginator
 from zongzhi.orgs.models import Department, GridMembership, Region, RegionLevel
 from zongzhi.orgs.paths import subtree_q
 from zongzhi.orgs.roles import Perm, Role
