@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, CharField, Count, F, Max, Min, Q, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -141,46 +142,61 @@ def key_of(value: Any) -> str:
 # --- computing cells -----------------------------------------------------------------------------------------
 
 
-def _cells(
-    day_from: date, day_to: date, grain: str, region_ids: list[int] | None
-) -> dict[tuple[str, date, int, str], dict[str, int]]:
-    """Cells of ``grain`` for days in [day_from, day_to] (and only ``region_ids``, when given),
-    computed from the facts: {(dim, day, region id, key): {measure: value}}."""
+GRAIN_REGION_PATH = {"total": "rollup_region__path", "dim": "rollup_county__path"}
+
+
+def _cells_sql(
+    day_from: date, day_to: date, grain: str, dim: str, region_ids: list[int] | None
+) -> tuple[str, list[Any]]:
+    """One ``INSERT … SELECT`` writing the cells of ``dim`` (kept at ``grain``) for days in
+    [day_from, day_to] (only ``region_ids``, when given), computed from the facts in the database:
+    the cohort measures grouped by registration day and the flow measures by resolution day, merged
+    per cell. The SELECTs are the ORM's own (``aggregates(MEASURES)``), so the definitions are the
+    ones the facts path and the drill-down use."""
     region_field = GRAIN_REGION_FIELD[grain]
-    cells: dict[tuple[str, date, int, str], dict[str, int]] = defaultdict(dict)
-    for dim in GRAIN_DIMS[grain]:
-        key_field = DIM_FIELD.get(dim)
-        for day_field, measures in ((COHORT_DAY, COHORT), (FLOW_DAY, FLOW)):
-            qs = CaseFact.objects.filter(**{f"{day_field}__gte": day_from, f"{day_field}__lte": day_to})
-            if region_ids is not None:
-                qs = qs.filter(**{f"{region_field}__in": region_ids})
-            group = [day_field, region_field] + ([key_field] if key_field else [])
-            for row in qs.order_by().values(*group).annotate(**aggregates(measures)):
-                region_id = row[region_field]
-                if region_id is None:
-                    continue
-                key = key_of(row[key_field]) if key_field else ""
-                cell = cells[(dim, row[day_field], region_id, key)]
-                for m in measures:
-                    cell[m.name] = int(row[m.name] or 0)
-    return cells
-
-
-def _rows(cells: dict[tuple[str, date, int, str], dict[str, int]], paths: dict[int, str]) -> list[Rollup]:
-    rows = []
-    for (dim, day, region_id, key), values in cells.items():
-        if not any(values.values()):
-            continue
-        rows.append(
-            Rollup(dim=dim, day=day, region_id=region_id, region_path=paths[region_id], key=key, **values)
+    key_field = DIM_FIELD.get(dim)
+    key = Coalesce(Cast(key_field, CharField(max_length=32)), Value("")) if key_field else Value("")
+    parts: list[tuple[str, tuple[Any, ...]]] = []
+    for day_field, measures in ((COHORT_DAY, COHORT), (FLOW_DAY, FLOW)):
+        qs = CaseFact.objects.filter(
+            **{f"{day_field}__gte": day_from, f"{day_field}__lte": day_to, f"{region_field}__isnull": False}
         )
-    return rows
+        if region_ids is not None:
+            qs = qs.filter(**{f"{region_field}__in": region_ids})
+        computed = aggregates(measures)
+        # every measure, in the same order in both SELECTs (UNION ALL is positional)
+        columns = {n: computed.get(n, Value(0, output_field=BigIntegerField())) for n in MEASURES}
+        cells = (
+            qs.order_by()
+            .values(d=F(day_field), r=F(region_field), p=F(GRAIN_REGION_PATH[grain]), k=key)
+            .annotate(**columns)
+        )
+        parts.append(cells.query.sql_with_params())
+    names = list(MEASURES)
+    sums = ", ".join(f"COALESCE(SUM(u.{connection.ops.quote_name(n)}), 0)" for n in names)
+    target = ", ".join(
+        connection.ops.quote_name(c) for c in ["dim", "day", "region_id", "region_path", "key", *names]
+    )
+    union = " UNION ALL ".join(part for part, _params in parts)
+    # identifiers are quoted model names and the SELECTs the ORM's compiled SQL; every value is a parameter
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(Rollup._meta.db_table)} ({target}) "  # noqa: S608
+        f"SELECT %s, u.d, u.r, u.p, u.k, {sums} FROM ({union}) u GROUP BY u.d, u.r, u.p, u.k"
+    )
+    params: list[Any] = [str(dim)]
+    for _sql, part_params in parts:
+        params.extend(part_params)
+    return sql, params
 
 
-def _paths(region_ids: Iterable[int]) -> dict[int, str]:
-    cache = facts_mod.RegionCache()
-    cache.load_ids(region_ids)
-    return cache.by_id
+def _write_cells(day_from: date, day_to: date, grain: str, region_ids: list[int] | None) -> int:
+    written = 0
+    with connection.cursor() as cursor:
+        for dim in GRAIN_DIMS[grain]:
+            sql, params = _cells_sql(day_from, day_to, grain, dim, region_ids)
+            cursor.execute(sql, params)
+            written += max(cursor.rowcount, 0)
+    return written
 
 
 def recompute_slices(grain: str, day: date, region_paths: list[str]) -> int:
@@ -188,11 +204,8 @@ def recompute_slices(grain: str, day: date, region_paths: list[str]) -> int:
     cache = facts_mod.RegionCache()
     cache.load_paths(region_paths)
     ids = [cache.by_path[p][0] for p in region_paths if p in cache.by_path]
-    cells = _cells(day, day, grain, ids)
-    rows = _rows(cells, cache.by_id)
     Rollup.objects.filter(dim__in=GRAIN_DIMS[grain], day=day, region_path__in=region_paths).delete()
-    Rollup.objects.bulk_create(rows, batch_size=1000)
-    return len(rows)
+    return _write_cells(day, day, grain, ids)
 
 
 def rollups_refresh(*, limit: int = 5000) -> int:
@@ -235,14 +248,10 @@ def rollups_rebuild(*, days_per_batch: int = 7, progress: Any = None) -> int:
     start = lo
     while start <= hi:
         end = min(start + timedelta(days=days_per_batch - 1), hi)
-        cells: dict[tuple[str, date, int, str], dict[str, int]] = {}
-        for grain in GRAIN_DIMS:
-            cells.update(_cells(start, end, grain, None))
-        rows = _rows(cells, _paths({k[2] for k in cells}))
         with transaction.atomic():
             Rollup.objects.filter(day__gte=start, day__lte=end).delete()
-            Rollup.objects.bulk_create(rows, batch_size=2000)
-        written += len(rows)
+            for grain in GRAIN_DIMS:
+                written += _write_cells(start, end, grain, None)
         if progress is not None:
             progress(end, written)
         start = end + timedelta(days=1)

@@ -162,6 +162,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "supervised": _("督办"),
             "resolved": _("已办结"),
             "cases": _("件"),
+            "empty": _("暂无数据"),
         },
     }
     stamp = selectors.refreshed_at()
@@ -207,7 +208,7 @@ def screen(request: HttpRequest) -> HttpResponse:
             "scope": scope,
             "data": data,
             "data_url": f"{reverse('api:analytics_screen')}?{urlencode(params)}",
-            "interval": 30,
+            "interval": int(getattr(settings, "ZZ_SCREEN_REFRESH_SECONDS", 30)),
             "tz": settings.TIME_ZONE,
             "now": timezone.localtime(),
             "labels": {

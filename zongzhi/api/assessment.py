@@ -7,14 +7,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
 from zongzhi.assessment import formulas, selectors, services
 from zongzhi.assessment.formulas import INDICATORS, Period
-from zongzhi.assessment.models import AssessmentPlan, Bulletin, PeriodKind, PlanIndicator, SubjectKind
-from zongzhi.assessment.views import PeriodChoice
+from zongzhi.assessment.models import (
+    AssessmentPlan,
+    Bulletin,
+    BulletinStatus,
+    PeriodKind,
+    PlanIndicator,
+    SubjectKind,
+)
+from zongzhi.assessment.views import PeriodChoice, bulletin_file
 from zongzhi.core.errors import FieldError
 from zongzhi.orgs.models import Region
 from zongzhi.orgs.roles import Perm
@@ -148,8 +155,13 @@ class BulletinOut(Schema):
     period_kind: str
     period_start: dt.date
     period_end: dt.date
-    generated_at: dt.datetime
+    requested_at: dt.datetime
+    generated_by: str | None
+    generated_at: dt.datetime | None
     published_at: dt.datetime | None
+    error: str
+    xlsx_url: str | None
+    pdf_url: str | None
     snapshot: dict[str, Any]
 
 
@@ -184,6 +196,7 @@ def plan_out(plan: AssessmentPlan) -> dict[str, Any]:
 
 
 def bulletin_out(b: Bulletin) -> dict[str, Any]:
+    ready = b.status in (BulletinStatus.DRAFT, BulletinStatus.PUBLISHED)
     return {
         "id": b.pk,
         "plan_id": b.plan_id,
@@ -192,8 +205,13 @@ def bulletin_out(b: Bulletin) -> dict[str, Any]:
         "period_kind": b.period_kind,
         "period_start": b.period_start,
         "period_end": b.period_end,
+        "requested_at": b.requested_at,
+        "generated_by": b.generated_by.username if b.generated_by else None,
         "generated_at": b.generated_at,
         "published_at": b.published_at,
+        "error": b.error,
+        "xlsx_url": f"/api/v1/assessment/bulletins/{b.pk}/export.xlsx" if ready else None,
+        "pdf_url": f"/api/v1/assessment/bulletins/{b.pk}/export.pdf" if ready else None,
         "snapshot": b.snapshot,
     }
 
@@ -423,3 +441,21 @@ def publish_bulletin(request: HttpRequest, bulletin_id: int) -> dict[str, Any]:
     selectors.bulletin_get(request.user, bulletin_id)  # 404 outside the scope or a draft one may not see
     bulletin = services.bulletin_publish(actor=request.user, bulletin_id=bulletin_id)  # type: ignore[arg-type]
     return bulletin_out(bulletin)
+
+
+@router.post("/assessment/bulletins/{bulletin_id}/retry", response=BulletinOut)
+def retry_bulletin(request: HttpRequest, bulletin_id: int) -> dict[str, Any]:
+    selectors.bulletin_get(request.user, bulletin_id)
+    bulletin = services.bulletin_retry(actor=request.user, bulletin_id=bulletin_id)  # type: ignore[arg-type]
+    return bulletin_out(bulletin)
+
+
+@router.get("/assessment/bulletins/{bulletin_id}/export.{kind}")
+def export_bulletin(request: HttpRequest, bulletin_id: int, kind: str) -> HttpResponse:
+    """The bulletin's kept file: ``xlsx`` or ``pdf`` (404 while it is being built)."""
+    if kind not in ("xlsx", "pdf"):
+        raise Http404
+    content, name, content_type = bulletin_file(selectors.bulletin_get(request.user, bulletin_id), kind)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -123,14 +123,20 @@ class PlanIndicator(models.Model):
 
 
 class BulletinStatus(models.TextChoices):
+    QUEUED = "queued", _("生成中")
     DRAFT = "draft", _("草稿")
     PUBLISHED = "published", _("已发布")
+    FAILED = "failed", _("生成失败")
 
 
 class Bulletin(models.Model):
     """A bulletin (通报): the ranking of a plan for one period, generated once (a snapshot of the
     figures, the scores and the ranks as of ``generated_at``), then published. Drafts are seen by
-    those who manage assessment; published ones by everyone with ``assessment.view`` in scope."""
+    those who manage assessment; published ones by everyone with ``assessment.view`` in scope.
+
+    It is requested (``requested_at``, ``generated_by``) and then built by a background job
+    (``queued`` → ``draft``, or ``failed`` with the error), which keeps the scorecard as
+    ``snapshot`` and renders it once into the kept files ``xlsx_file`` and ``pdf_file``."""
 
     scope_perm = "assessment.view"
 
@@ -147,7 +153,8 @@ class Bulletin(models.Model):
     )
     snapshot = models.JSONField(_("数据快照"), default=dict)
     note = models.TextField(_("通报说明"), blank=True)
-    generated_at = models.DateTimeField(_("生成时间"))
+    requested_at = models.DateTimeField(_("申请时间"))
+    generated_at = models.DateTimeField(_("生成时间"), null=True, blank=True)
     generated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("生成人"),
@@ -156,6 +163,9 @@ class Bulletin(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    xlsx_file = models.FileField(_("Excel 文件"), upload_to="bulletins/%Y/%m/", blank=True)
+    pdf_file = models.FileField(_("PDF 文件"), upload_to="bulletins/%Y/%m/", blank=True)
+    error = models.TextField(_("错误"), blank=True)
     published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -169,14 +179,18 @@ class Bulletin(models.Model):
     class Meta:
         verbose_name = _("通报")
         verbose_name_plural = _("通报")
-        ordering = ["-period_start", "-generated_at"]
+        ordering = ["-period_start", "-requested_at"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(period_end__gte=models.F("period_start")), name="bulletin_period"
             ),
             models.CheckConstraint(
-                condition=Q(status="draft") | Q(published_at__isnull=False),
+                condition=~Q(status="published") | Q(published_at__isnull=False),
                 name="bulletin_published_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "failed"]) | Q(generated_at__isnull=False),
+                name="bulletin_generated_has_time",
             ),
         ]
 

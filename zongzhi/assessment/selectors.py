@@ -526,10 +526,10 @@ def drill_down(
 
 
 def bulletin_list(user: Any) -> QuerySet[Bulletin]:
-    qs = visible_to(user, Bulletin).select_related("plan")
+    qs = visible_to(user, Bulletin).select_related("plan", "generated_by", "published_by")
     managed = visible_to(user, Bulletin, Perm.ASSESSMENT_MANAGE).values("pk")
     return qs.filter(Q(status=BulletinStatus.PUBLISHED) | Q(pk__in=managed)).order_by(
-        "-period_start", "-generated_at"
+        "-period_start", "-requested_at"
     )
 
 

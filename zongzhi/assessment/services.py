@@ -1,4 +1,5 @@
-"""Writes of the assessment: plans and their indicators, bulletins (generate, publish).
+"""Writes of the assessment: plans and their indicators, bulletins (request, build in the
+background, publish).
 
 Every service takes keyword-only arguments with a required ``actor`` (``None`` only for the system:
 seeding and tests), checks ``assessment.manage`` at the plan's region through ``scoping``, runs in
@@ -8,10 +9,13 @@ one transaction and writes an audit row in it.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +26,7 @@ from zongzhi.orgs.models import Region, User
 from zongzhi.orgs.roles import Perm
 from zongzhi.orgs.scoping import user_can, visible_to
 
-from . import formulas, selectors
+from . import exports, formulas, selectors
 from .formulas import INDICATORS, Period
 from .models import (
     AssessmentPlan,
@@ -33,6 +37,8 @@ from .models import (
     PlanIndicator,
     SubjectKind,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _require_manage(actor: User | None, target: Any) -> None:
@@ -283,6 +289,9 @@ def snapshot_of(card: selectors.Scorecard) -> dict[str, Any]:
                 "curve": pi.curve,
                 "is_rate": pi.indicator.is_rate,
                 "higher_is_better": pi.indicator.higher_is_better,
+                "numerator_text": str(pi.indicator.numerator_text),
+                "denominator_text": str(pi.indicator.denominator_text),
+                "cohort": str(formulas.COHORTS[pi.indicator.cohort]),
             }
             for pi in card.indicators
         ],
@@ -325,8 +334,9 @@ def bulletin_generate(
     note: str = "",
     now: dt.datetime | None = None,
 ) -> Bulletin:
-    """Compute the plan's scorecard for ``period`` as of now and keep it as a draft bulletin.
-    A period that has not ended yet is refused (a bulletin reports a closed period)."""
+    """Request a bulletin of the plan for ``period``: checked now (a period that has not ended yet
+    is refused — a bulletin reports a closed period), kept as ``queued`` with who asked and when,
+    and built by a background job (``tasks.run_bulletin`` → ``bulletin_build``) once committed."""
     now = now or timezone.now()
     if period_kind not in PeriodKind.values:
         raise FieldError("period_kind", _("未知的考核周期。"), code="invalid_choice")
@@ -336,7 +346,6 @@ def bulletin_generate(
         plan = _managed_plan(actor, plan_id)
         if not selectors.plan_indicators(plan):
             raise FieldError("plan", _("方案还没有考核指标。"), code="no_indicators")
-        card = selectors.scorecard(plan, period, as_of=now)
         bulletin = Bulletin.objects.create(
             plan=plan,
             region_path=plan.region_path,
@@ -344,9 +353,10 @@ def bulletin_generate(
             period_kind=period_kind,
             period_start=period.start,
             period_end=period.end,
-            snapshot=snapshot_of(card),
+            status=BulletinStatus.QUEUED,
+            snapshot={},
             note=(note or "").strip(),
-            generated_at=now,
+            requested_at=now,
             generated_by=actor,
         )
         audit_record(
@@ -355,6 +365,81 @@ def bulletin_generate(
             obj=bulletin,
             data={"plan": plan.pk, "period": period.label()},
         )
+        bulletin_id = bulletin.pk
+        transaction.on_commit(lambda: _enqueue_build(bulletin_id))
+    return bulletin
+
+
+def _enqueue_build(bulletin_id: int) -> None:
+    from .tasks import run_bulletin
+
+    run_bulletin(bulletin_id)
+
+
+def bulletin_build(*, bulletin_id: int, now: dt.datetime | None = None) -> Bulletin:
+    """The background work of a requested bulletin: compute the plan's scorecard as of now, keep
+    it as the snapshot and render it once into the kept files (.xlsx and PDF); the bulletin becomes
+    a draft. A bulletin no longer queued is left alone (a job run twice builds once). A failure is
+    kept on the bulletin (``failed`` with the error) for those who asked."""
+    now = now or timezone.now()
+    bulletin = Bulletin.objects.select_related("plan", "generated_by").get(pk=bulletin_id)
+    if bulletin.status != BulletinStatus.QUEUED:
+        return bulletin
+    try:
+        period = Period(bulletin.period_start, bulletin.period_end)
+        card = selectors.scorecard(bulletin.plan, period, as_of=now)
+        bulletin.snapshot = snapshot_of(card)
+        bulletin.generated_at = now
+        xlsx = io.BytesIO()
+        exports.bulletin_xlsx(bulletin, xlsx)
+        pdf = exports.bulletin_pdf(bulletin)
+        stem = f"bulletin-{bulletin.pk}-{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+        bulletin.xlsx_file.save(f"{stem}.xlsx", ContentFile(xlsx.getvalue()), save=False)
+        bulletin.pdf_file.save(f"{stem}.pdf", ContentFile(pdf), save=False)
+        with transaction.atomic():
+            updated = Bulletin.objects.filter(pk=bulletin.pk, status=BulletinStatus.QUEUED).update(
+                status=BulletinStatus.DRAFT,
+                snapshot=bulletin.snapshot,
+                generated_at=now,
+                xlsx_file=bulletin.xlsx_file.name,
+                pdf_file=bulletin.pdf_file.name,
+                error="",
+            )
+            if updated:
+                audit_record(
+                    actor=bulletin.generated_by or "system",
+                    action="assessment.bulletin.build",
+                    obj=bulletin,
+                    data={"xlsx": bulletin.xlsx_file.name, "pdf": bulletin.pdf_file.name},
+                )
+    except Exception as exc:  # kept on the bulletin; the worker keeps running
+        logger.exception("bulletin %s failed", bulletin_id)
+        Bulletin.objects.filter(pk=bulletin_id, status=BulletinStatus.QUEUED).update(
+            status=BulletinStatus.FAILED, error=str(exc)[:2000] or exc.__class__.__name__
+        )
+    bulletin.refresh_from_db()
+    return bulletin
+
+
+def bulletin_retry(*, actor: User | None, bulletin_id: int, now: dt.datetime | None = None) -> Bulletin:
+    """Queue a failed bulletin again (the same plan and period)."""
+    with transaction.atomic():
+        qs = Bulletin.objects.select_for_update()
+        bulletin = (visible_to(actor, qs) if actor is not None else qs).filter(pk=bulletin_id).first()
+        if bulletin is None:
+            raise NotFound(_("通报不存在。"))
+        _require_manage(actor, bulletin)
+        if bulletin.status != BulletinStatus.FAILED:
+            raise Conflict(
+                _("只有生成失败的通报可以重新生成。"), code="not_failed", current_state=bulletin.status
+            )
+        bulletin.status = BulletinStatus.QUEUED
+        bulletin.error = ""
+        bulletin.requested_at = now or timezone.now()
+        bulletin.generated_by = actor
+        bulletin.save(update_fields=["status", "error", "requested_at", "generated_by"])
+        audit_record(actor=actor or "system", action="assessment.bulletin.retry", obj=bulletin)
+        transaction.on_commit(lambda: _enqueue_build(bulletin_id))
     return bulletin
 
 
@@ -368,8 +453,10 @@ def bulletin_publish(*, actor: User | None, bulletin_id: int, now: dt.datetime |
         if bulletin is None:
             raise NotFound(_("通报不存在。"))
         _require_manage(actor, bulletin)
-        if bulletin.status != BulletinStatus.DRAFT:
+        if bulletin.status == BulletinStatus.PUBLISHED:
             raise Conflict(_("通报已发布。"), code="already_published", current_state=bulletin.status)
+        if bulletin.status != BulletinStatus.DRAFT:
+            raise Conflict(_("通报尚未生成完成，不能发布。"), code="not_ready", current_state=bulletin.status)
         bulletin.status = BulletinStatus.PUBLISHED
         bulletin.published_at = now
         bulletin.published_by = actor
@@ -384,4 +471,7 @@ def default_indicators(subject_kind: str) -> list[IndicatorInput]:
     codes = [code for code, ind in INDICATORS.items() if subject_kind in ind.subjects]
     weight = round(100 / len(codes), 2)
     last = round(100 - weight * (len(codes) - 1), 2)  # the rounding remainder, so that they sum to 100
-    return [IndicatorInput(code=code, weight=last if i == len(codes) - 1 else weight) for i, code in enumerate(codes)]
+    return [
+        IndicatorInput(code=code, weight=last if i == len(codes) - 1 else weight)
+        for i, code in enumerate(codes)
+    ]

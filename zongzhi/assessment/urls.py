@@ -21,8 +21,20 @@ urlpatterns = [
         name="assessment-bulletin-publish",
     ),
     path(
+        "assessment/bulletins/<int:bulletin_id>/retry/",
+        views.bulletin_retry,
+        name="assessment-bulletin-retry",
+    ),
+    path(
         "assessment/bulletins/<int:bulletin_id>/export.xlsx",
         views.bulletin_export,
+        {"kind": "xlsx"},
         name="assessment-bulletin-export",
+    ),
+    path(
+        "assessment/bulletins/<int:bulletin_id>/export.pdf",
+        views.bulletin_export,
+        {"kind": "pdf"},
+        name="assessment-bulletin-pdf",
     ),
 ]

@@ -30,7 +30,15 @@ from zongzhi.orgs.scoping import scope_roots, user_can, user_can_anywhere
 
 from . import exports, formulas, selectors, services
 from .formulas import CURVES, INDICATORS, Period
-from .models import AssessmentPlan, Bulletin, Curve, PeriodKind, PlanIndicator, SubjectKind
+from .models import (
+    AssessmentPlan,
+    Bulletin,
+    BulletinStatus,
+    Curve,
+    PeriodKind,
+    PlanIndicator,
+    SubjectKind,
+)
 
 
 def _require_view(request: HttpRequest) -> None:
@@ -501,7 +509,7 @@ def bulletin_list(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 form.add_error(None, str(exc.message))
             else:
-                messages.success(request, _("已生成通报（草稿），核对后请发布。"))
+                messages.success(request, _("通报正在后台生成，完成后为草稿，核对后请发布。"))
                 return redirect("assessment-bulletin", bulletin.pk)
         status = 422
     page = Paginator(selectors.bulletin_list(request.user), 50).get_page(request.GET.get("page"))
@@ -521,11 +529,19 @@ def _bulletin_context(bulletin: Bulletin) -> dict[str, Any]:
         rows.append(
             {"name": row["name"], "rank": row["rank"], "total": fmt_score(row["total"]), "cells": cells}
         )
+    chart = {
+        "names": [r["name"] for r in snap.get("rows", []) if r["total"] is not None],
+        "totals": [r["total"] for r in snap.get("rows", []) if r["total"] is not None],
+        "full_marks": snap.get("full_marks"),
+        "label": _("总分"),
+    }
     return {
         "bulletin": bulletin,
         "indicators": indicators,
         "rows": rows,
         "full_marks": snap.get("full_marks"),
+        "chart": chart,
+        "ready": bulletin.status in (BulletinStatus.DRAFT, BulletinStatus.PUBLISHED),
     }
 
 
@@ -535,10 +551,24 @@ def bulletin_detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     bulletin = selectors.bulletin_get(request.user, bulletin_id)
     context = _bulletin_context(bulletin)
     context["can_manage"] = user_can(request.user, Perm.ASSESSMENT_MANAGE, bulletin)
-    template = (
-        "assessment/bulletin_print.html" if request.GET.get("print") else "assessment/bulletin_detail.html"
-    )
+    printable = request.GET.get("print") and context["ready"]
+    template = "assessment/bulletin_print.html" if printable else "assessment/bulletin_detail.html"
     return render(request, template, context)
+
+
+@login_required
+@require_POST
+def bulletin_retry(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    bulletin = selectors.bulletin_get(request.user, bulletin_id)
+    if not user_can(request.user, Perm.ASSESSMENT_MANAGE, bulletin):
+        raise Http404
+    try:
+        services.bulletin_retry(actor=_user(request), bulletin_id=bulletin.pk)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("已重新提交生成。"))
+    return redirect("assessment-bulletin", bulletin.pk)
 
 
 @login_required
@@ -556,14 +586,35 @@ def bulletin_publish(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     return redirect("assessment-bulletin", bulletin.pk)
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def bulletin_file(bulletin: Bulletin, kind: str) -> tuple[bytes, str, str]:
+    """The kept file of a built bulletin (``xlsx`` or ``pdf``): content, file name, content type.
+    Rendered from the snapshot when the file is missing (a bulletin kept before the files were)."""
+    if bulletin.status not in (BulletinStatus.DRAFT, BulletinStatus.PUBLISHED):
+        raise Http404
+    stored = bulletin.xlsx_file if kind == "xlsx" else bulletin.pdf_file
+    content: bytes | None = None
+    if stored and stored.storage.exists(stored.name):
+        with stored.open("rb") as fh:
+            content = fh.read()
+    if content is None:
+        if kind == "xlsx":
+            buffer = io.BytesIO()
+            exports.bulletin_xlsx(bulletin, buffer)
+            content = buffer.getvalue()
+        else:
+            content = exports.bulletin_pdf(bulletin)
+    content_type = XLSX_TYPE if kind == "xlsx" else "application/pdf"
+    return content, f"bulletin-{bulletin.pk}.{kind}", content_type
+
+
 @login_required
 @require_GET
-def bulletin_export(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+def bulletin_export(request: HttpRequest, bulletin_id: int, kind: str = "xlsx") -> HttpResponse:
     bulletin = selectors.bulletin_get(request.user, bulletin_id)
-    buffer = io.BytesIO()
-    exports.bulletin_xlsx(bulletin, buffer)
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="bulletin-{bulletin.pk}.xlsx"'
+    content, name, content_type = bulletin_file(bulletin, kind)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

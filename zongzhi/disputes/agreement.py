@@ -10,63 +10,16 @@ rendered in any viewer and text extraction gives the Chinese back). The font com
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zongzhi.core.errors import DomainError
+from zongzhi.core.pdf import FONT_CANDIDATES, FONT_NAME, PdfFontMissing, cjk_font_path  # noqa: F401 - re-exported
+from zongzhi.core.pdf import register_cjk_font as _register_font
 
 from .models import JudicialStatus, MediationAgreement, Performance
 from .services import agreement_parties
-
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-)
-FONT_NAME = "ZZ-CJK"
-
-
-class PdfFontMissing(DomainError):
-    status = 503
-    code = "pdf_font_missing"
-
-
-def cjk_font_path() -> Path:
-    """The TrueType font file (``.ttf``/``.ttc``) used for Chinese text."""
-    configured = getattr(settings, "ZZ_PDF_CJK_FONT", "") or ""
-    candidates = [configured] if configured else list(FONT_CANDIDATES)
-    for candidate in candidates:
-        path = Path(candidate)
-        if path.is_file():
-            return path
-    raise PdfFontMissing(
-        _(
-            "未找到中文字体，无法生成PDF。请安装 Debian 软件包 fonts-wqy-microhei"
-            "（make browser-deps），或用 ZZ_PDF_CJK_FONT 指定一个 TrueType 中文字体文件。"
-        )
-        + (f" ({configured})" if configured else "")
-    )
-
-
-def _register_font() -> str:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    path = cjk_font_path()
-    if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
-        try:
-            font = TTFont(FONT_NAME, str(path), subfontIndex=0) if path.suffix == ".ttc" else TTFont(FONT_NAME, str(path))
-        except Exception as exc:  # a file that is not a usable TrueType font (e.g. CFF-only OpenType)
-            raise PdfFontMissing(
-                _("中文字体文件不可用：%(path)s（须为 TrueType 字体）。") % {"path": str(path)}
-            ) from exc
-        pdfmetrics.registerFont(font)
-    return FONT_NAME
 
 
 def _party_line(p: dict[str, str]) -> str:
@@ -97,7 +50,10 @@ def document(agreement: MediationAgreement) -> dict[str, Any]:
             v
             for v in (
                 agreement.performance_method,
-                (_("于%(y)d年%(m)d月%(d)d日前履行完毕") % {"y": deadline.year, "m": deadline.month, "d": deadline.day})
+                (
+                    _("于%(y)d年%(m)d月%(d)d日前履行完毕")
+                    % {"y": deadline.year, "m": deadline.month, "d": deadline.day}
+                )
                 if deadline
                 else "",
             )
@@ -125,6 +81,8 @@ def document(agreement: MediationAgreement) -> dict[str, Any]:
 
 def agreement_pdf(agreement: MediationAgreement) -> bytes:
     """The agreement as an A4 PDF with the Chinese text in an embedded CJK font."""
+    from xml.sax.saxutils import escape
+
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_CENTER, TA_RIGHT
     from reportlab.lib.pagesizes import A4
@@ -132,7 +90,6 @@ def agreement_pdf(agreement: MediationAgreement) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
     from reportlab.platypus.flowables import KeepTogether
-    from xml.sax.saxutils import escape
 
     font = _register_font()
     doc_data = document(agreement)
@@ -145,7 +102,10 @@ def agreement_pdf(agreement: MediationAgreement) -> bytes:
     def para(text: str, style: ParagraphStyle = body) -> list[Paragraph]:
         return [Paragraph(escape(line) or "&nbsp;", style) for line in text.splitlines() or [""]]
 
-    story: list[Any] = [Paragraph(escape(doc_data["title"]), title), Paragraph(escape(doc_data["number"]), number)]
+    story: list[Any] = [
+        Paragraph(escape(doc_data["title"]), title),
+        Paragraph(escape(doc_data["number"]), number),
+    ]
     for p in doc_data["parties"]:
         role = _("申请人") if p["role"] == "applicant" else _("被申请人")
         story.append(Paragraph(escape(f"{role}：{p['line']}"), body))
@@ -165,7 +125,10 @@ def agreement_pdf(agreement: MediationAgreement) -> bytes:
         indent,
     )
     rows = [
-        [Paragraph(escape(_("申请人（签名/盖章）：")), body), Paragraph(escape(_("被申请人（签名/盖章）：")), body)],
+        [
+            Paragraph(escape(_("申请人（签名/盖章）：")), body),
+            Paragraph(escape(_("被申请人（签名/盖章）：")), body),
+        ],
         [Paragraph("<br/><br/>", body), Paragraph("<br/><br/>", body)],
         [
             Paragraph(escape(_("调解员（签名）：%(v)s") % {"v": doc_data["mediators"]}), body),
@@ -204,7 +167,9 @@ def agreement_pdf(agreement: MediationAgreement) -> bytes:
     def footer(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont(font, 9)
-        canvas.drawCentredString(A4[0] / 2, 12 * mm, f"{doc_data['number']}  ·  {_('第%(n)d页') % {'n': doc.page}}")
+        canvas.drawCentredString(
+            A4[0] / 2, 12 * mm, f"{doc_data['number']}  ·  {_('第%(n)d页') % {'n': doc.page}}"
+        )
         canvas.restoreState()
 
     pdf.build(story, onFirstPage=footer, onLaterPages=footer)

@@ -263,3 +263,41 @@ def test_scores_totals_and_ranks_end_to_end(month: Month) -> None:
     assert a2.total == 57.14
     assert [(r.subject.name, r.rank) for r in card.rows] == [("甲二街道", 1), ("甲一街道", 2)]
     assert card.full_marks == 100
+
+
+def test_ties_share_a_rank(month: Month) -> None:
+    """Step scoring with target 80 %: A1 (8 / 10) and A2 (1 / 1) both earn the full weight → both
+    rank 1 (competition ranking: the next rank would be 3)."""
+    plan = services.plan_create(
+        actor=None,
+        region=month.w.r["A"],
+        name="并列",
+        subject_kind="region",
+        indicators=[services.IndicatorInput(code="intake_on_time", weight=100, target=0.8, curve="step")],
+    )
+    card = selectors.scorecard(plan, MARCH, as_of=AS_OF)
+    assert sorted((r.subject.name, r.total, r.rank) for r in card.rows) == [
+        ("甲一街道", 100.0, 1),
+        ("甲二街道", 100.0, 1),
+    ]
+
+
+def test_dispute_rates_agree_with_the_disputes_app(month: Month) -> None:
+    """化解率 / 就地化解率 per township equal the disputes app's own statistics
+    (``disputes.selectors.dispute_rates``) for the same region, period and moment."""
+    from zongzhi.disputes import selectors as dispute_selectors
+    from zongzhi.orgs.models import Region
+
+    plan = region_plan(month, ["dispute_resolution_rate", "dispute_local_rate"])
+    card = selectors.scorecard(plan, MARCH, as_of=AS_OF)
+    resolution, local = card.indicators
+    for row in card.rows:
+        region = Region.objects.get(path=row.subject.path)
+        figures = dispute_selectors.dispute_rates(
+            month.w.director, region, MARCH.start_at, MARCH.end_at, as_of=AS_OF
+        )
+        assert (row.values[resolution.pk].numerator, row.values[resolution.pk].denominator) == (
+            figures.resolved,
+            figures.denominator,
+        )
+        assert row.values[local.pk].numerator == figures.resolved_locally

@@ -1,5 +1,6 @@
 """Assessment pages and API on the hand-built month: scoped plans, scores, drill-down, plan
-configuration, bulletins (generate, publish, print, .xlsx)."""
+configuration, bulletins (requested, built in the background, published, printed, exported to
+.xlsx and PDF)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import io
 
 import pytest
 import time_machine
+from django.test import override_settings
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from tests.factories import make_user
 from zongzhi.assessment import formulas, services
@@ -118,18 +121,34 @@ def test_plan_configuration_page(month: Month) -> None:
     assert w.client(w.sibling_operator).get(f"/assessment/plans/{plan.pk}/").status_code == 404
 
 
-def test_bulletin_generate_publish_print_export(month: Month) -> None:
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_bulletin_generate_publish_print_export(month: Month, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
     plan = plan_of(month)
     w = month.w
     form = {"plan": plan.pk, "period": "month", "year": 2026, "n": 3, "note": "3月考核情况通报"}
     with time_machine.travel(dt.datetime(2026, 3, 20, 12, tzinfo=AS_OF.tzinfo), tick=False):
         r = w.client(w.director).post("/assessment/bulletins/", form)
         assert r.status_code == 422 and "尚未结束" in r.content.decode()
-    with time_machine.travel(AS_OF, tick=False):
+    with time_machine.travel(AS_OF, tick=False), django_capture_on_commit_callbacks() as jobs:
         r = w.client(w.director).post("/assessment/bulletins/", form)
     assert r.status_code == 302
+    # requested: kept with who and when, built by the background job once committed
     bulletin = Bulletin.objects.get()
-    assert bulletin.status == BulletinStatus.DRAFT
+    assert bulletin.status == BulletinStatus.QUEUED and len(jobs) == 1
+    assert (bulletin.generated_by, bulletin.requested_at, bulletin.generated_at) == (w.director, AS_OF, None)
+    page = w.client(w.director).get(f"/assessment/bulletins/{bulletin.pk}/").content.decode()
+    assert "正在后台生成" in page and "hx-trigger" in page
+    assert w.client(w.director).get(f"/assessment/bulletins/{bulletin.pk}/export.pdf").status_code == 404
+    built_at = AS_OF + dt.timedelta(minutes=1)
+    with time_machine.travel(built_at, tick=False):
+        jobs[0]()  # the huey task (immediate in the tests)
+    bulletin.refresh_from_db()
+    assert bulletin.status == BulletinStatus.DRAFT and bulletin.generated_at == built_at
+    assert bulletin.xlsx_file.name.endswith(".xlsx") and bulletin.pdf_file.name.endswith(".pdf")
+    assert dt.datetime.fromisoformat(bulletin.snapshot["as_of"]) == built_at
     assert bulletin.title == "乡镇月度考核 2026年3月考核通报"
     ranks = [(row["name"], row["rank"], row["total"]) for row in bulletin.snapshot["rows"]]
     assert ranks == [("甲二街道", 1, 57.14), ("甲一街道", 2, 50.0)]
@@ -160,11 +179,70 @@ def test_bulletin_generate_publish_print_export(month: Month) -> None:
     assert rows[1][:3] == (1, "甲二街道", 57.14)
     assert rows[2][:3] == (2, "甲一街道", 50)
     assert rows[2][3:7] == (0.8, 8, 10, 0)
+    # PDF: the kept file, its Chinese text extractable
+    r = w.client(w.operator).get(f"/assessment/bulletins/{bulletin.pk}/export.pdf")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    assert r.content == bulletin.pdf_file.open("rb").read()
+    text = pdf_text(r.content)
+    for expected in (
+        "乡镇月度考核 2026年3月考核通报",
+        "考核期：2026-03-01 至 2026-03-31",
+        "生成人：dir_a",
+        "3月考核情况通报",
+        "总分排名",  # the chart
+        "甲二街道",
+        "57.14",
+        "受理及时率（40分）",
+        "80.0% / 0.00",  # A1's intake on time: 8 / 10, step curve below target
+        "— / —",  # A2's satisfaction: no rating
+        "考评指标及口径",
+        "按登记日期：期内登记的案件",
+    ):
+        assert expected in text, expected
+    assert text.index("甲二街道") < text.index("甲一街道")  # the ranking order
 
 
-def test_api(month: Month) -> None:
+def test_a_failed_bulletin_keeps_its_error_and_can_be_retried(
+    month: Month,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    plan = plan_of(month)
     w = month.w
-    with time_machine.travel(AS_OF, tick=False):
+    with (
+        override_settings(ZZ_PDF_CJK_FONT="/nonexistent/font.ttf"),
+        time_machine.travel(AS_OF, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        bulletin = services.bulletin_generate(
+            actor=w.director, plan_id=plan.pk, period_kind="month", period=formulas.month_period(2026, 3)
+        )
+    bulletin.refresh_from_db()
+    assert bulletin.status == BulletinStatus.FAILED and "未找到中文字体" in bulletin.error
+    assert not bulletin.pdf_file and bulletin.generated_at is None
+    page = w.client(w.director).get(f"/assessment/bulletins/{bulletin.pk}/").content.decode()
+    assert "生成失败" in page and "重新生成" in page
+    assert w.client(w.director).post(f"/assessment/bulletins/{bulletin.pk}/publish/").status_code == 302
+    bulletin.refresh_from_db()
+    assert bulletin.status == BulletinStatus.FAILED  # refused: not built
+    assert w.client(w.operator).post(f"/assessment/bulletins/{bulletin.pk}/retry/").status_code == 404
+    with time_machine.travel(AS_OF, tick=False), django_capture_on_commit_callbacks(execute=True):
+        r = w.client(w.director).post(f"/assessment/bulletins/{bulletin.pk}/retry/")
+    assert r.status_code == 302
+    bulletin.refresh_from_db()
+    assert bulletin.status == BulletinStatus.DRAFT and bulletin.error == "" and bulletin.pdf_file
+
+
+def test_the_bulletin_job_is_registered_with_huey() -> None:
+    from huey.contrib.djhuey import HUEY
+
+    import zongzhi.assessment.tasks  # noqa: F401 - huey discovers the module by its name "tasks"
+
+    assert "zongzhi.assessment.tasks.run_bulletin" in HUEY._registry._registry
+
+
+def test_api(month: Month, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    w = month.w
+    with time_machine.travel(AS_OF, tick=False), django_capture_on_commit_callbacks(execute=True):
         r = w.api(
             w.director,
             "post",
@@ -211,8 +289,19 @@ def test_api(month: Month) -> None:
             "/assessment/bulletins",
             {"plan_id": plan_id, "period_kind": "month", "year": 2026, "n": 3},
         )
-        assert r.status_code == 201 and r.json()["status"] == "draft"
+        assert r.status_code == 201 and r.json()["status"] == "queued" and r.json()["pdf_url"] is None
         bulletin_id = r.json()["id"]
+    with time_machine.travel(AS_OF, tick=False):
+        got = w.api(w.director, "get", f"/assessment/bulletins/{bulletin_id}").json()
+        assert got["status"] == "draft" and got["generated_by"] == "dir_a"
+        pdf = w.client(w.director).get(got["pdf_url"])
+        assert pdf.status_code == 200 and "甲一街道" in pdf_text(pdf.content)
+        xlsx = w.client(w.director).get(got["xlsx_url"])
+        assert load_workbook(io.BytesIO(xlsx.content)).active.cell(1, 1).value == "排名"
+        assert (
+            w.client(w.director).get(f"/api/v1/assessment/bulletins/{bulletin_id}/export.doc").status_code
+            == 404
+        )
         assert w.api(w.operator, "post", f"/assessment/bulletins/{bulletin_id}/publish").status_code == 404
         assert w.api(w.director, "post", f"/assessment/bulletins/{bulletin_id}/publish").status_code == 200
         assert w.api(w.director, "post", f"/assessment/bulletins/{bulletin_id}/publish").status_code == 409

@@ -30,8 +30,9 @@
     return c;
   }
 
+  var EMPTY = "—";
   function empty(c, text) {
-    c.setOption({ title: { text: text || "—", left: "center", top: "middle", textStyle: { color: "#adb5bd", fontSize: 14, fontWeight: 400 } } });
+    c.setOption({ title: { text: text || EMPTY, left: "center", top: "middle", textStyle: { color: "#adb5bd", fontSize: 14, fontWeight: 400 } } });
   }
 
   function reversed(list) { return list.slice().reverse(); }
@@ -103,6 +104,7 @@
 
   function dashboard(d) {
     var L10N = d.labels;
+    EMPTY = L10N.empty || EMPTY;
     var drill = function (measure, extra) { go(link(d.drill, Object.assign({ measure: measure }, extra || {}))); };
 
     var trend = chart("trend");
@@ -116,8 +118,8 @@
         xAxis: { type: "category", data: t.labels, boundaryGap: false },
         yAxis: { type: "value", minInterval: 1 },
         series: [
-          { name: L10N.reported, key: "reported", type: "line", smooth: true, areaStyle: { opacity: 0.12 }, data: t.series.reported },
-          { name: L10N.resolved_flow, key: "resolved_flow", type: "line", smooth: true, data: t.series.resolved_flow },
+          { name: L10N.reported, key: "reported", type: "line", smooth: 0.2, symbolSize: 5, areaStyle: { opacity: 0.12 }, data: t.series.reported },
+          { name: L10N.resolved_flow, key: "resolved_flow", type: "line", smooth: 0.2, symbolSize: 5, data: t.series.resolved_flow },
           { name: L10N.overdue, key: "overdue", type: "bar", barMaxWidth: 10, data: t.series.overdue }
         ]
       });
@@ -168,6 +170,11 @@
     if (overdue) barRows(overdue, d.overdue_departments, {
       name: L10N.overdue_now, color: "#ee5253",
       click: function (r) { go(link(d.drill_all, { measure: "overdue", dim: "department", key: r.key })); }
+    });
+    var supervised = chart("supervised_departments");
+    if (supervised) barRows(supervised, d.supervised_departments.filter(function (r) { return r.value > 0; }), {
+      name: L10N.supervised, color: "#ff9f43",
+      click: function (r) { drill("supervised", { dim: "department", key: r.key }); }
     });
     var cats = chart("categories");
     if (cats) barRows(cats, d.categories, { name: L10N.reported, color: "#ff9f43", click: function (r) { drill("reported", { dim: "category", key: r.key }); } });

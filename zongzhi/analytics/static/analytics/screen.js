@@ -33,6 +33,7 @@
     var c = chart(name); if (!c) return;
     var data = rows.slice().reverse(), fs = fontSize();
     c.setOption({
+      animation: !drawn,
       grid: { left: 8, right: 48, top: 4, bottom: 4, containLabel: true },
       xAxis: { type: "value", axisLabel: { show: false }, splitLine: GRID_LINE },
       yAxis: { type: "category", data: data.map(function (r) { return r.label; }), axisLabel: { color: AXIS.color, fontSize: fs, width: fs * 8, overflow: "truncate" }, axisLine: { show: false }, axisTick: { show: false } },
@@ -41,31 +42,35 @@
   }
 
   var last = null;
+  var drawn = false;  // animate the first drawing only: a refresh must not make the wall flicker
 
   function draw(d) {
     last = d;
     var fs = fontSize();
+    var still = drawn;
     root.querySelectorAll("[data-field]").forEach(function (el) {
       var v = get(d, el.getAttribute("data-field"));
       el.textContent = el.hasAttribute("data-pct") ? pct(v) : (v == null ? "—" : v);
     });
     var t = chart("trend");
     if (t) t.setOption({
+      animation: !still,
       color: ["#4fd1ff", "#2ee6a6"],
       tooltip: { trigger: "axis" },
-      legend: { top: 0, right: 0, textStyle: { color: AXIS.color, fontSize: fs } },
-      grid: { left: 8, right: 16, top: fs * 2.2, bottom: 4, containLabel: true },
+      legend: { top: 0, right: 0, itemWidth: fs * 1.8, itemHeight: fs * 0.8, textStyle: { color: AXIS.color, fontSize: fs } },
+      grid: { left: fs, right: fs * 1.5, top: fs * 2.2, bottom: 4, containLabel: true },
       xAxis: { type: "category", data: d.trend.labels.map(function (s) { return s.slice(5); }), boundaryGap: false, axisLabel: { color: AXIS.color, fontSize: fs } },
       yAxis: { type: "value", minInterval: 1, axisLabel: { color: AXIS.color, fontSize: fs }, splitLine: GRID_LINE },
       series: [
-        { name: root.dataset.lReported, type: "line", smooth: true, symbol: "none", areaStyle: { opacity: 0.18 }, lineStyle: { width: 3 }, data: d.trend.series.reported },
-        { name: root.dataset.lResolved, type: "line", smooth: true, symbol: "none", lineStyle: { width: 3 }, data: d.trend.series.resolved_flow }
+        { name: root.dataset.lReported, type: "line", smooth: 0.2, symbol: "none", areaStyle: { opacity: 0.18 }, lineStyle: { width: Math.max(2, fs / 6) }, data: d.trend.series.reported },
+        { name: root.dataset.lResolved, type: "line", smooth: 0.2, symbol: "none", lineStyle: { width: Math.max(2, fs / 6) }, data: d.trend.series.resolved_flow }
       ]
     }, true);
     var f = chart("funnel");
     if (f) f.setOption({
+      animation: !still,
       color: COLORS,
-      series: [{ type: "funnel", sort: "none", left: "5%", width: "90%", top: 4, bottom: 4, gap: 2, minSize: "10%", label: { position: "inside", color: "#050d1f", fontSize: fs, formatter: "{b} {c}" },
+      series: [{ type: "funnel", sort: "none", left: "5%", width: "90%", top: 4, bottom: 4, gap: 2, minSize: "24%", label: { position: "inside", color: "#050d1f", fontSize: fs, formatter: "{b} {c}" },
         data: d.funnel.map(function (r) { return { name: r.label, value: r.value }; }) }]
     }, true);
     bars("categories", d.categories, "#ffd166");
@@ -74,6 +79,7 @@
     if (ch) {
       var rows = d.channels.filter(function (r) { return r.value > 0; });
       ch.setOption({
+        animation: !still,
         color: COLORS,
         title: rows.length ? undefined : { text: root.dataset.empty, left: "center", top: "middle", textStyle: { color: AXIS.color, fontSize: fs } },
         series: [{ type: "pie", radius: ["40%", "70%"], label: { color: "#e8f1ff", fontSize: fs, formatter: "{b} {c}" }, data: rows.map(function (r) { return { name: r.label, value: r.value }; }) }]
@@ -90,17 +96,45 @@
         });
         body.appendChild(tr);
       });
+      fitRows(body);
     }
     drawMap(d.hotspots || [], d.boundaries);
+    drawn = true;
+  }
+
+  // the ticker shows the rows that fit whole in its panel (the newest first), none cut in half
+  function fitRows(body) {
+    var box = body.closest("[data-ticker-body]");
+    if (!box) return;
+    var bottom = box.getBoundingClientRect().bottom;
+    var rows = body.querySelectorAll("tr");
+    for (var i = rows.length - 1; i >= 0; i--) {
+      if (rows[i].getBoundingClientRect().bottom <= bottom + 1) break;
+      body.removeChild(rows[i]);
+    }
   }
 
   var outline = null;
+
+  var heatPoints = [];
+
+  function drawHeat() {
+    if (!map) return;
+    if (heat) { map.removeLayer(heat); heat = null; }
+    if (!heatPoints.length || !L.heatLayer) return;
+    var max = heatPoints.reduce(function (m, p) { return Math.max(m, p[2]); }, 1);
+    var r = Math.max(18, Math.round(fontSize() * 1.6));
+    heat = L.heatLayer(heatPoints.map(function (p) { return [p[0], p[1], p[2] / max]; }), { radius: r, blur: Math.round(r * 0.7), minOpacity: 0.4, max: 1 }).addTo(map);
+  }
 
   function drawMap(points, bounds) {
     var node = root.querySelector("[data-screen-map]");
     if (!node || !window.L) return;
     if (!map) {
       map = L.map(node, { attributionControl: false, zoomControl: false });
+      if (window.ResizeObserver) {
+        new ResizeObserver(function () { map.invalidateSize(); drawHeat(); }).observe(node);
+      }
       if (bounds && bounds.features && bounds.features.length) {
         outline = L.geoJSON(bounds, { style: { color: "#2e86de", weight: 1, fillColor: "#0d2a5c", fillOpacity: 0.5 }, interactive: false });
         map.fitBounds(outline.getBounds());  // a view first: permanent labels need one
@@ -114,16 +148,16 @@
       box.addTo(map);
       if (!outline) map.setView([30.27, 120.15], 10);
     }
-    if (heat) map.removeLayer(heat);
-    if (!points.length) return;
-    var max = points.reduce(function (m, p) { return Math.max(m, p[2]); }, 1);
-    heat = L.heatLayer ? L.heatLayer(points.map(function (p) { return [p[0], p[1], p[2] / max]; }), { radius: 28, blur: 20, minOpacity: 0.4, max: 1 }).addTo(map) : null;
+    heatPoints = points;
+    map.invalidateSize();
+    if (!points.length) { drawHeat(); return; }
     if (!node.dataset.fitted) {
       var box = L.latLngBounds(points.map(function (p) { return [p[0], p[1]]; }));
       if (outline) box.extend(outline.getBounds());
-      map.fitBounds(box, { padding: [20, 20], maxZoom: 14 });
+      map.fitBounds(box, { padding: [20, 20], maxZoom: 15 });
       node.dataset.fitted = "1";
     }
+    drawHeat();
   }
 
   function refresh() {

@@ -1,0 +1,285 @@
+"""Rollups against the raw cases: every cell of day × region × (total | category | channel |
+department) equals an aggregate counted here straight from the case rows and their timelines; the
+periodic refresh makes new activity visible and a rebuild from scratch gives the same cells."""
+
+# ruff: noqa: F811 - the ``world`` fixture is imported from the cases tests and used as a parameter
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import Counter, defaultdict
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+from huey.contrib.djhuey import HUEY
+
+from zongzhi.analytics import rollups, selectors, tasks
+from zongzhi.analytics.models import CaseFact, Rollup, RollupDirty
+from zongzhi.cases.models import Case, CaseEvent
+from zongzhi.cases.tests.conftest import World, world  # noqa: F401 - the fixture
+from zongzhi.cases.tests.drive import act, report
+from zongzhi.orgs.models import Region
+
+TZ = ZoneInfo("Asia/Shanghai")
+T0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=TZ)  # a Monday
+H = dt.timedelta(hours=1)
+D = dt.timedelta(days=1)
+
+pytestmark = pytest.mark.django_db
+
+
+def at(moment: dt.datetime, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    with time_machine.travel(moment, tick=False):
+        return fn(*args, **kwargs)
+
+
+def rep(w: World, when: dt.datetime, **over: Any) -> Case:
+    return at(when, report, w, **over)  # type: ignore[no-any-return]
+
+
+def step(w: World, when: dt.datetime, who: str, case: Case, action: str, note: str = "", **data: Any) -> None:
+    at(when, act, w, who, case, action, note, **data)
+
+
+def dispatch(w: World, when: dt.datetime, case: Case, who: str = "operator", lead: Any = None) -> None:
+    step(
+        w,
+        when,
+        who,
+        case,
+        "dispatch",
+        lead_department_id=(lead or w.police).pk,
+        assisting_department_ids=[],
+    )
+
+
+def build(w: World) -> dict[str, Case]:
+    """Cases over three days in two counties, four channels, three categories, three lead
+    departments: resolved across days, returned, rated, resolved on the spot, reported just after
+    midnight (local time), declined."""
+    c: dict[str, Case] = {}
+    c["a"] = rep(w, T0)  # hotline, 0201, county A owns it
+    step(w, T0 + H / 2, "operator", c["a"], "accept")
+    dispatch(w, T0 + H, c["a"])
+    step(w, T0 + 2 * H, "handler", c["a"], "acknowledge")
+    step(w, T0 + 2 * D, "handler", c["a"], "resolve", "已调解")  # resolved on day 3
+    step(w, T0 + 2 * D + H, "operator", c["a"], "reply", "已告知", method="phone")
+    step(w, T0 + 2 * D + 2 * H, "operator", c["a"], "rate", rating="satisfied")
+
+    c["b"] = rep(w, T0 + H, channel="web", category_code="0102", kind="event", region_code=w.r["A2a"].code)
+    step(w, T0 + 2 * H, "operator", c["b"], "accept")
+    dispatch(w, T0 + 3 * H, c["b"], lead=w.housing)
+    step(w, T0 + 4 * H, "housing_handler", c["b"], "return", "不属于本部门")
+    dispatch(w, T0 + 5 * H, c["b"])  # re-dispatched to the police
+    step(w, T0 + 6 * H, "handler", c["b"], "acknowledge")
+    step(w, T0 + 8 * H, "handler", c["b"], "resolve", "已处理")  # same day
+
+    c["c"] = rep(w, T0 + 2 * H, actor="grid_worker", resolved_on_site=True, result="当场劝解")  # owner A1
+    c["d"] = rep(w, T0 + 3 * H, actor="grid_worker", channel="patrol")  # owner A1, open
+    step(w, T0 + 4 * H, "township_operator", c["d"], "accept")
+    dispatch(w, T0 + 5 * H, c["d"], who="township_operator", lead=w.township_office)
+
+    # just after midnight, local time: day 2 (the previous day in UTC)
+    c["e"] = rep(w, dt.datetime(2026, 3, 3, 0, 30, tzinfo=TZ), channel="web")
+    step(w, T0 + D + H, "operator", c["e"], "decline", "不属于受理范围")
+
+    c["f"] = rep(w, T0 + D + 2 * H, category_code="0102", kind="event")
+    step(w, T0 + D + 3 * H, "operator", c["f"], "accept")
+    dispatch(w, T0 + D + 4 * H, c["f"], lead=w.housing)
+    step(w, T0 + D + 5 * H, "housing_handler", c["f"], "acknowledge")
+    step(w, T0 + D + 6 * H, "housing_handler", c["f"], "resolve", "已处理")
+    step(w, T0 + D + 7 * H, "operator", c["f"], "reply", "已告知", method="phone")
+    step(w, T0 + D + 8 * H, "operator", c["f"], "rate", rating="unsatisfied")  # reopens
+
+    # county B
+    c["g"] = rep(w, T0 + H, actor="sibling_operator", region_code=w.r["B1a"].code)
+    step(w, T0 + 2 * H, "sibling_operator", c["g"], "accept")
+    c["h"] = rep(w, T0 + 2 * D, actor="sibling_operator", region_code=w.r["B1a"].code, channel="walk_in")
+    return c
+
+
+# --- the raw aggregate ---------------------------------------------------------------------------------------
+
+
+def local(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment, TZ).date()
+
+
+def grain_region(region: Region, level: str) -> int:
+    """The region's ancestor-or-self at ``level`` (itself when it sits at or above it)."""
+    order = ["province", "city", "county", "township", "village"]
+    r = region
+    while order.index(r.level) > order.index(level):
+        r = r.parent  # type: ignore[assignment]
+    return r.pk
+
+
+def raw_cells() -> dict[tuple[str, dt.date, int, str], Counter[str]]:
+    """Cells counted from ``cases_case`` and ``cases_caseevent`` only (no fact row is read):
+    reported, accepted, declined, dispatched, resolved (cohort by registration day),
+    resolved_flow (by the day of the first resolution), returns, satisfied, unsatisfied, rated."""
+    cells: dict[tuple[str, dt.date, int, str], Counter[str]] = defaultdict(Counter)
+    for case in Case.objects.select_related("owner_region__parent__parent"):
+        events = list(CaseEvent.objects.filter(case=case).order_by("seq"))
+        actions = [e.action for e in events]
+        created = local(events[0].at)
+        first_resolve = next((e.at for e in events if e.action in ("resolve", "resolve_on_site")), None)
+        leads = [e.data["lead"]["id"] for e in events if e.action == "dispatch"]
+        rating = ""
+        for e in events:
+            if e.action == "rate":
+                rating = e.data["rating"]
+            elif e.action == "reopen":
+                rating = ""
+        cohort = {
+            "reported": 1,
+            "accepted": int("accept" in actions or "resolve_on_site" in actions),
+            "declined": int("decline" in actions),
+            "dispatched": int("dispatch" in actions),
+            "resolved": int(first_resolve is not None),
+            "returns": actions.count("return"),
+            "satisfied": int(rating == "satisfied"),
+            "unsatisfied": int(rating == "unsatisfied"),
+            "rated": int(rating in ("satisfied", "basically_satisfied", "unsatisfied")),
+        }
+        keys = {
+            "total": ("", grain_region(case.owner_region, "township")),
+            "category": (str(case.category_id or ""), grain_region(case.owner_region, "county")),
+            "channel": (case.channel, grain_region(case.owner_region, "county")),
+            "department": (str(leads[-1]) if leads else "", grain_region(case.owner_region, "county")),
+        }
+        for dim, (key, region_id) in keys.items():
+            cells[(dim, created, region_id, key)].update(cohort)
+            if first_resolve is not None:
+                cells[(dim, local(first_resolve), region_id, key)]["resolved_flow"] += 1
+    return cells
+
+
+MEASURED = [
+    "reported",
+    "accepted",
+    "declined",
+    "dispatched",
+    "resolved",
+    "returns",
+    "satisfied",
+    "unsatisfied",
+]
+MEASURED += ["rated", "resolved_flow"]
+
+
+def rollup_cells() -> dict[tuple[str, dt.date, int, str], Counter[str]]:
+    out: dict[tuple[str, dt.date, int, str], Counter[str]] = {}
+    for row in Rollup.objects.values("dim", "day", "region_id", "key", *MEASURED):
+        out[(row["dim"], row["day"], row["region_id"], row["key"])] = Counter(
+            {m: row[m] for m in MEASURED if row[m]}
+        )
+    return out
+
+
+def cube() -> list[tuple[Any, ...]]:
+    names = [f.attname for f in Rollup._meta.concrete_fields if f.name != "id"]
+    return sorted(Rollup.objects.values_list(*names))
+
+
+def test_rollup_cells_equal_the_raw_aggregate_over_cases(world: World) -> None:
+    c = build(world)
+    at(T0 + 3 * D, rollups.analytics_refresh)
+    raw = {k: Counter({m: n for m, n in v.items() if n}) for k, v in raw_cells().items()}
+    assert rollup_cells() == raw
+    # spot checks worked out by hand
+    A, A1, B = world.r["A"].pk, world.r["A1"].pk, world.r["B"].pk
+    d1, d2, d3 = dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 4)
+    assert raw[("total", d1, A, "")] == Counter(
+        reported=2, accepted=2, dispatched=2, resolved=2, returns=1, satisfied=1, rated=1, resolved_flow=1
+    )  # a (resolved on day 3, counted in day 1's cohort) and b (returned once, resolved on day 1)
+    assert raw[("total", d1, A1, "")] == Counter(
+        reported=2, accepted=2, dispatched=1, resolved=1, resolved_flow=1
+    )
+    assert raw[("total", d2, A, "")] == Counter(
+        reported=2, declined=1, accepted=1, dispatched=1, resolved=1, resolved_flow=1
+    )
+    assert raw[("total", d3, A, "")] == Counter(resolved_flow=1)  # a's resolution
+    assert raw[("total", d1, B, "")] == Counter(reported=1, accepted=1)
+    assert raw[("channel", d2, A, "web")]["reported"] == 1  # e, just after midnight local time
+    assert raw[("department", d1, A, str(world.police.pk))]["returns"] == 1  # b ended with the police
+    assert c["f"].pk and raw[("category", d2, A, str(c["f"].category_id))]["rated"] == 0  # f was reopened
+
+
+def test_rollup_path_equals_the_facts_path_for_every_measure(world: World) -> None:
+    build(world)
+    at(T0 + 3 * D, rollups.analytics_refresh)
+    period = selectors.Period(dt.date(2026, 3, 1), dt.date(2026, 3, 5))
+    for region in ("C", "A", "A1"):
+        path = world.r[region].path
+        depth = {"C": 1, "A": 2, "A1": 3}[region]
+        scope = selectors.Scope(roots=(path,), depths=(depth,))
+        assert scope.rollup_ok("township")
+        from_facts = selectors._facts_grouped(scope, period, None)[None]
+        assert selectors.totals(scope, period) == from_facts, region
+        for dim in ("category", "channel", "department"):
+            if scope.rollup_ok("county"):
+                raw = {
+                    rollups.key_of(k): v
+                    for k, v in selectors._facts_grouped(scope, period, rollups.DIM_FIELD[dim]).items()
+                }
+                assert selectors.by_dim(scope, period, dim) == raw, (region, dim)
+    assert selectors.totals(selectors.Scope(roots=(world.r["C"].path,), depths=(1,)), period)["reported"] == 8
+
+
+def test_incremental_refresh_shows_new_activity_and_rebuild_gives_the_same_cells(world: World) -> None:
+    c = build(world)
+    at(T0 + 3 * D, rollups.analytics_refresh)
+    before = rollup_cells()
+    scope = selectors.Scope(roots=(world.r["A"].path,), depths=(2,))
+    period = selectors.Period(dt.date(2026, 3, 1), dt.date(2026, 3, 10))
+    assert selectors.totals(scope, period)["resolved_flow"] == 4
+    # new activity on day 5: d supervised, a new case registered
+    step(world, T0 + 3 * D, "director", c["d"], "supervise", "请加快", kind="supervision")
+    new = rep(world, T0 + 3 * D + H, channel="hotline")
+    result = at(T0 + 3 * D + 2 * H, rollups.analytics_refresh)
+    assert result["facts"] == 2 and result["slices"] > 0
+    assert not RollupDirty.objects.exists()
+    v = selectors.totals(scope, period)
+    assert v["reported"] == 7 and v["supervised"] == 1
+    assert rollup_cells() != before
+    assert rollup_cells() == {k: Counter({m: n for m, n in x.items() if n}) for k, x in raw_cells().items()}
+    assert CaseFact.objects.get(pk=new.pk).created_date == dt.date(2026, 3, 5)
+    # from scratch: the same cube
+    incremental = cube()
+    Rollup.objects.all().delete()
+    CaseFact.objects.all().delete()
+    out = io.StringIO()
+    at(T0 + 3 * D + 2 * H, call_command, "rebuild_facts", stdout=out, stderr=io.StringIO())
+    assert "facts: 9" in out.getvalue()
+    assert cube() == incremental
+    # a slice recomputed again is unchanged; a cell without facts any more disappears
+    Rollup.objects.filter(dim="total").update(reported=99)
+    at(T0 + 3 * D + 2 * H, rollups.rollups_rebuild)
+    assert cube() == incremental
+
+
+def test_the_periodic_task_runs_every_minute_and_refreshes(world: World) -> None:
+    start = dt.datetime(2026, 3, 2, 10, 0)
+    for minute in range(0, 120, 7):
+        due = {t.name for t in HUEY.read_periodic(start + dt.timedelta(minutes=minute))}
+        assert any(name.endswith("periodic_analytics_refresh") for name in due), due
+    case = rep(world, T0)
+    at(T0 + H, tasks.periodic_analytics_refresh)
+    assert CaseFact.objects.filter(pk=case.pk).exists()
+    scope = selectors.Scope(roots=(world.r["C"].path,), depths=(1,))
+    assert selectors.totals(scope, selectors.Period(T0.date(), T0.date()))["reported"] == 1
+
+
+def test_dashboard_figures_follow_new_activity_within_a_minute(world: World) -> None:
+    build(world)
+    url = "/analytics/tiles?from=2026-03-01&to=2026-03-10"
+    r = at(T0 + 3 * D, world.api, world.city_leader, "get", url)
+    assert r.status_code == 200 and r.json()["values"]["reported"] == 8
+    rep(world, T0 + 3 * D + dt.timedelta(seconds=5))
+    r = at(T0 + 3 * D + dt.timedelta(seconds=60), world.api, world.city_leader, "get", url)
+    assert r.json()["values"]["reported"] == 9
