@@ -12,6 +12,7 @@ from typing import Any, get_type_hints
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -556,7 +557,9 @@ def _uploads(items: list[AttachmentIn]) -> list[UploadedFile]:
         try:
             content = base64.b64decode(item.content_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise FieldError(f"attachments.{i}.content_base64", "不是有效的 Base64 内容", code="invalid") from exc
+            raise FieldError(
+                f"attachments.{i}.content_base64", _("不是有效的 Base64 内容"), code="invalid"
+            ) from exc
         uploads.append(UploadedFile(name=item.name, content=content))
     validate_uploads(uploads)
     return uploads
@@ -575,7 +578,7 @@ def dispute_rates(
     request: HttpRequest, start: date, end: date, region: str | None = None, as_of: datetime | None = None
 ) -> dict[str, Any]:
     if end < start:
-        raise FieldError("end", "结束日期不能早于开始日期。", code="bad_range")
+        raise FieldError("end", _("结束日期不能早于开始日期。"), code="bad_range")
     reg = selectors.stats_region(request.user, region)
     lo, hi = selectors.period_bounds(start, end)
     moment = as_of or timezone.now()
@@ -599,9 +602,9 @@ def _month(year: int | None, month: int | None) -> tuple[int, int]:
     today = timezone.localdate()
     y, m = year or today.year, month or today.month
     if not (2000 <= y <= 2100):
-        raise FieldError("year", "年份须在2000到2100之间。", code="out_of_range")
+        raise FieldError("year", _("年份须在2000到2100之间。"), code="out_of_range")
     if not (1 <= m <= 12):
-        raise FieldError("month", "月份须在1到12之间。", code="out_of_range")
+        raise FieldError("month", _("月份须在1到12之间。"), code="out_of_range")
     return y, m
 
 
@@ -628,7 +631,9 @@ def monthly_table(
         "month": m,
         "as_of": table.as_of,
         "columns": [
-            {"key": key, "label": label, "group": group} for group, _gl, cols in table.columns for key, label in cols
+            {"key": key, "label": label, "group": group}
+            for group, _gl, cols in table.columns
+            for key, label in cols
         ],
         "rows": [_row_out(r) for r in table.rows],
         "total": _row_out(table.total),
@@ -827,7 +832,12 @@ def agreement_pdf(request: HttpRequest, dispute_id: int, agreement_id: int) -> H
     dispute = selectors.dispute_detail(request.user, dispute_id)
     agreement = get_visible_or_404(request.user, MediationAgreement, pk=agreement_id, dispute_id=dispute.pk)
     content = agreement_doc.agreement_pdf(agreement)
-    services.agreement_document_opened(actor=request.user, agreement=agreement, fmt="pdf", ip=client_ip(request))  # type: ignore[arg-type]
+    services.agreement_document_opened(
+        actor=request.user,  # type: ignore[arg-type]
+        agreement=agreement,
+        fmt="pdf",
+        ip=client_ip(request),
+    )
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="agreement-{agreement.pk}.pdf"'
     return response
@@ -936,7 +946,9 @@ def list_campaigns(request: HttpRequest):  # type: ignore[no-untyped-def]
     def row(c: Any) -> dict[str, Any]:
         return _campaign_out(
             c,
-            selectors.Completion(grids=c.grids, reported=c.reported, found=c.found, none_found=c.reported - c.found),
+            selectors.Completion(
+                grids=c.grids, reported=c.reported, found=c.found, none_found=c.reported - c.found
+            ),
         )
 
     return MappedQuerySet(selectors.campaign_list(request.user), row)
@@ -967,7 +979,9 @@ def close_campaign(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
 
 
 @router.post("/screenings/{campaign_id}/grids/{grid_id}/none", response=GridReportOut)
-def report_none_found(request: HttpRequest, campaign_id: int, grid_id: int, payload: NoneFoundIn) -> dict[str, Any]:
+def report_none_found(
+    request: HttpRequest, campaign_id: int, grid_id: int, payload: NoneFoundIn
+) -> dict[str, Any]:
     report = services.screening_report_none(
         actor=request.user,  # type: ignore[arg-type]
         campaign_id=campaign_id,

@@ -81,7 +81,13 @@ def monthly_xlsx(table: MonthlyTable) -> bytes:
         ws.column_dimensions[get_column_letter(c)].width = 7.5
     ws.row_dimensions[4].height = 48
     ws.freeze_panes = "B5"
-    ws.cell(row=row_no + 1, column=1, value=_("口径：化解率＝已化解÷（排查纠纷总数−撤回）；就地化解率＝在村、乡镇两级化解数÷（排查纠纷总数−撤回）。"))
+    ws.cell(
+        row=row_no + 1,
+        column=1,
+        value=_(
+            "口径：化解率＝已化解÷（排查纠纷总数−撤回）；就地化解率＝在村、乡镇两级化解数÷（排查纠纷总数−撤回）。"
+        ),
+    )
     ws.merge_cells(start_row=row_no + 1, start_column=1, end_row=row_no + 1, end_column=ncols)
     buf = io.BytesIO()
     wb.save(buf)

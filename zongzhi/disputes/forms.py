@@ -34,8 +34,8 @@ _DATE_ERRORS = {"invalid": _("请按“年-月-日”填写日期。")}
 __all__ = ["apply_error", "to_uploads"]
 
 
-def _type_choices() -> list[tuple[str, str]]:
-    return [("", _("请选择"))] + [(t.code, t.name) for t in DisputeType.objects.filter(is_active=True)]
+def _type_choices() -> list[tuple[str, Any]]:
+    return [("", _("请选择")), *((t.code, t.name) for t in DisputeType.objects.filter(is_active=True))]
 
 
 def _flag_choices() -> list[tuple[str, str]]:
@@ -57,7 +57,10 @@ class PartyForm(forms.Form):
         widget=forms.Select(attrs=_SELECT),
     )
     kind = forms.ChoiceField(
-        label=_("类别"), choices=PartyKind.choices, initial=PartyKind.PERSON, widget=forms.Select(attrs=_SELECT)
+        label=_("类别"),
+        choices=PartyKind.choices,
+        initial=PartyKind.PERSON,
+        widget=forms.Select(attrs=_SELECT),
     )
     name = forms.CharField(
         label=_("姓名/名称"),
@@ -66,9 +69,14 @@ class PartyForm(forms.Form):
         widget=forms.TextInput(attrs=_TEXT),
     )
     gender = forms.ChoiceField(
-        label=_("性别"), required=False, choices=[("", "—"), *Gender.choices], widget=forms.Select(attrs=_SELECT)
+        label=_("性别"),
+        required=False,
+        choices=[("", "—"), *Gender.choices],
+        widget=forms.Select(attrs=_SELECT),
     )
-    ethnicity = forms.CharField(label=_("民族"), max_length=20, required=False, widget=forms.TextInput(attrs=_TEXT))
+    ethnicity = forms.CharField(
+        label=_("民族"), max_length=20, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     id_type = forms.ChoiceField(
         label=_("证件类型"),
         required=False,
@@ -76,12 +84,20 @@ class PartyForm(forms.Form):
         widget=forms.Select(attrs=_SELECT),
     )
     id_number = forms.CharField(
-        label=_("证件号码"), max_length=40, required=False, widget=forms.TextInput(attrs={**_TEXT, "autocomplete": "off"})
+        label=_("证件号码"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={**_TEXT, "autocomplete": "off"}),
     )
     phone = forms.CharField(
-        label=_("联系电话"), max_length=20, required=False, widget=forms.TextInput(attrs={**_TEXT, "inputmode": "tel"})
+        label=_("联系电话"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={**_TEXT, "inputmode": "tel"}),
     )
-    address = forms.CharField(label=_("住址"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT))
+    address = forms.CharField(
+        label=_("住址"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     representative = forms.CharField(
         label=_("法定代表人/代理人"), max_length=50, required=False, widget=forms.TextInput(attrs=_TEXT)
     )
@@ -123,13 +139,19 @@ def party_formset(data: Any = None, prefix: str = "parties") -> Any:
 
 class RiskFields(forms.Form):
     risk_level = forms.ChoiceField(
-        label=_("风险等级"), choices=RiskLevel.choices, initial=RiskLevel.LOW, widget=forms.Select(attrs=_SELECT)
+        label=_("风险等级"),
+        choices=RiskLevel.choices,
+        initial=RiskLevel.LOW,
+        widget=forms.Select(attrs=_SELECT),
     )
     flags = forms.MultipleChoiceField(
         label=_("民转刑风险信号"), required=False, widget=forms.CheckboxSelectMultiple
     )
     risk_note = forms.CharField(
-        label=_("风险评估说明"), max_length=2000, required=False, widget=forms.Textarea(attrs={**_TEXT, "rows": 2})
+        label=_("风险评估说明"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={**_TEXT, "rows": 2}),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -141,10 +163,15 @@ class DisputeIntakeForm(RiskFields):
     """One-stop intake at the window (一站式受理)."""
 
     channel = forms.ChoiceField(
-        label=_("来源渠道"), choices=Channel.choices, initial=Channel.WALK_IN, widget=forms.Select(attrs=_SELECT)
+        label=_("来源渠道"),
+        choices=Channel.choices,
+        initial=Channel.WALK_IN,
+        widget=forms.Select(attrs=_SELECT),
     )
     dispute_type = forms.ChoiceField(
-        label=_("纠纷类型"), error_messages={"required": _("请选择纠纷类型。")}, widget=forms.Select(attrs=_SELECT)
+        label=_("纠纷类型"),
+        error_messages={"required": _("请选择纠纷类型。")},
+        widget=forms.Select(attrs=_SELECT),
     )
     title = forms.CharField(
         label=_("纠纷名称"),
@@ -163,10 +190,17 @@ class DisputeIntakeForm(RiskFields):
         max_length=80,
         error_messages={"required": _("请选择纠纷发生地。")},
         widget=forms.TextInput(
-            attrs={**_TEXT, "list": "region-options", "placeholder": _("输入名称检索，选择村（社区）"), "autocomplete": "off"}
+            attrs={
+                **_TEXT,
+                "list": "region-options",
+                "placeholder": _("输入名称检索，选择村（社区）"),
+                "autocomplete": "off",
+            }
         ),
     )
-    address = forms.CharField(label=_("详细地址"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT))
+    address = forms.CharField(
+        label=_("详细地址"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     people_count = forms.IntegerField(
         label=_("涉及人数"),
         min_value=1,
@@ -199,9 +233,16 @@ class DisputeIntakeForm(RiskFields):
 
 class FromCaseForm(RiskFields):
     dispute_type = forms.ChoiceField(label=_("纠纷类型"), widget=forms.Select(attrs=_SELECT))
-    people_count = forms.IntegerField(label=_("涉及人数"), min_value=1, max_value=100000, initial=2, widget=forms.NumberInput(attrs=_TEXT))
+    people_count = forms.IntegerField(
+        label=_("涉及人数"), min_value=1, max_value=100000, initial=2, widget=forms.NumberInput(attrs=_TEXT)
+    )
     amount = forms.DecimalField(
-        label=_("涉及金额（元）"), required=False, min_value=0, max_digits=14, decimal_places=2, widget=forms.NumberInput(attrs=_TEXT)
+        label=_("涉及金额（元）"),
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs=_TEXT),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -214,20 +255,46 @@ class GridDisputeForm(forms.Form):
 
     dispute_type = forms.ChoiceField(label=_("纠纷类型"), widget=forms.Select(attrs=_SELECT))
     title = forms.CharField(label=_("纠纷名称"), max_length=120, widget=forms.TextInput(attrs=_TEXT))
-    description = forms.CharField(label=_("简要情况"), max_length=5000, widget=forms.Textarea(attrs={**_TEXT, "rows": 3}))
-    applicant = forms.CharField(label=_("申请人（一方）姓名"), max_length=50, widget=forms.TextInput(attrs=_TEXT))
+    description = forms.CharField(
+        label=_("简要情况"), max_length=5000, widget=forms.Textarea(attrs={**_TEXT, "rows": 3})
+    )
+    applicant = forms.CharField(
+        label=_("申请人（一方）姓名"), max_length=50, widget=forms.TextInput(attrs=_TEXT)
+    )
     applicant_phone = forms.CharField(
-        label=_("电话"), max_length=20, required=False, widget=forms.TextInput(attrs={**_TEXT, "inputmode": "tel"})
+        label=_("电话"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={**_TEXT, "inputmode": "tel"}),
     )
-    respondent = forms.CharField(label=_("被申请人（另一方）姓名"), max_length=50, widget=forms.TextInput(attrs=_TEXT))
+    respondent = forms.CharField(
+        label=_("被申请人（另一方）姓名"), max_length=50, widget=forms.TextInput(attrs=_TEXT)
+    )
     respondent_phone = forms.CharField(
-        label=_("电话"), max_length=20, required=False, widget=forms.TextInput(attrs={**_TEXT, "inputmode": "tel"})
+        label=_("电话"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={**_TEXT, "inputmode": "tel"}),
     )
-    people_count = forms.IntegerField(label=_("涉及人数"), min_value=1, max_value=100000, initial=2, widget=forms.NumberInput(attrs=_TEXT))
-    risk_level = forms.ChoiceField(label=_("风险等级"), choices=RiskLevel.choices, initial=RiskLevel.LOW, widget=forms.Select(attrs=_SELECT))
-    flags = forms.MultipleChoiceField(label=_("民转刑风险信号"), required=False, widget=forms.CheckboxSelectMultiple)
+    people_count = forms.IntegerField(
+        label=_("涉及人数"), min_value=1, max_value=100000, initial=2, widget=forms.NumberInput(attrs=_TEXT)
+    )
+    risk_level = forms.ChoiceField(
+        label=_("风险等级"),
+        choices=RiskLevel.choices,
+        initial=RiskLevel.LOW,
+        widget=forms.Select(attrs=_SELECT),
+    )
+    flags = forms.MultipleChoiceField(
+        label=_("民转刑风险信号"), required=False, widget=forms.CheckboxSelectMultiple
+    )
     resolved_on_site = forms.BooleanField(label=_("已当场化解"), required=False)
-    result = forms.CharField(label=_("化解情况"), max_length=5000, required=False, widget=forms.Textarea(attrs={**_TEXT, "rows": 2}))
+    result = forms.CharField(
+        label=_("化解情况"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={**_TEXT, "rows": 2}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -237,64 +304,134 @@ class GridDisputeForm(forms.Form):
     def parties(self) -> list[services.PartyInput]:
         d = self.cleaned_data
         return [
-            services.PartyInput(role=PartyRole.APPLICANT, name=d["applicant"], phone=d.get("applicant_phone", "")),
-            services.PartyInput(role=PartyRole.RESPONDENT, name=d["respondent"], phone=d.get("respondent_phone", "")),
+            services.PartyInput(
+                role=PartyRole.APPLICANT, name=d["applicant"], phone=d.get("applicant_phone", "")
+            ),
+            services.PartyInput(
+                role=PartyRole.RESPONDENT, name=d["respondent"], phone=d.get("respondent_phone", "")
+            ),
         ]
 
 
 class RevealForm(forms.Form):
-    reason = forms.CharField(label=_("查看事由"), max_length=200, min_length=2, widget=forms.TextInput(attrs=_TEXT))
+    reason = forms.CharField(
+        label=_("查看事由"), max_length=200, min_length=2, widget=forms.TextInput(attrs=_TEXT)
+    )
 
 
 class DisputeActionForm(forms.Form):
     """One form for every action offered on the dispute page; each action shows its own fields."""
 
-    note = forms.CharField(label=_("说明"), max_length=5000, required=False, widget=forms.Textarea(attrs={**_TEXT, "rows": 3}))
+    note = forms.CharField(
+        label=_("说明"), max_length=5000, required=False, widget=forms.Textarea(attrs={**_TEXT, "rows": 3})
+    )
     # assess_risk
-    risk_level = forms.ChoiceField(label=_("风险等级"), required=False, choices=RiskLevel.choices, widget=forms.Select(attrs=_SELECT))
-    flags = forms.MultipleChoiceField(label=_("民转刑风险信号"), required=False, widget=forms.CheckboxSelectMultiple)
+    risk_level = forms.ChoiceField(
+        label=_("风险等级"), required=False, choices=RiskLevel.choices, widget=forms.Select(attrs=_SELECT)
+    )
+    flags = forms.MultipleChoiceField(
+        label=_("民转刑风险信号"), required=False, widget=forms.CheckboxSelectMultiple
+    )
     # mediate
     mediation_type = forms.ChoiceField(
-        label=_("调解类型（七调）"), required=False, choices=[("", _("请选择")), *MediationType.choices], widget=forms.Select(attrs=_SELECT)
+        label=_("调解类型（七调）"),
+        required=False,
+        choices=[("", _("请选择")), *MediationType.choices],
+        widget=forms.Select(attrs=_SELECT),
     )
-    lead_mediator = forms.TypedChoiceField(label=_("主持调解员"), required=False, coerce=int, empty_value=None, widget=forms.Select(attrs=_SELECT))
+    lead_mediator = forms.TypedChoiceField(
+        label=_("主持调解员"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        widget=forms.Select(attrs=_SELECT),
+    )
     mediators = forms.TypedMultipleChoiceField(
-        label=_("参与调解员"), required=False, coerce=int, widget=forms.SelectMultiple(attrs={**_SELECT, "size": 5})
+        label=_("参与调解员"),
+        required=False,
+        coerce=int,
+        widget=forms.SelectMultiple(attrs={**_SELECT, "size": 5}),
     )
-    department = forms.TypedChoiceField(label=_("调解组织"), required=False, coerce=int, empty_value=None, widget=forms.Select(attrs=_SELECT))
+    department = forms.TypedChoiceField(
+        label=_("调解组织"), required=False, coerce=int, empty_value=None, widget=forms.Select(attrs=_SELECT)
+    )
     handle_due_at = forms.DateTimeField(
-        label=_("调解期限"), required=False, error_messages=_DATETIME_ERRORS, widget=forms.DateTimeInput(attrs={**_TEXT, "type": "datetime-local"})
+        label=_("调解期限"),
+        required=False,
+        error_messages=_DATETIME_ERRORS,
+        widget=forms.DateTimeInput(attrs={**_TEXT, "type": "datetime-local"}),
     )
     # mediation_session
     held_at = forms.DateTimeField(
-        label=_("调解时间"), required=False, error_messages=_DATETIME_ERRORS, widget=forms.DateTimeInput(attrs={**_TEXT, "type": "datetime-local"})
+        label=_("调解时间"),
+        required=False,
+        error_messages=_DATETIME_ERRORS,
+        widget=forms.DateTimeInput(attrs={**_TEXT, "type": "datetime-local"}),
     )
-    place = forms.CharField(label=_("调解地点"), max_length=120, required=False, widget=forms.TextInput(attrs=_TEXT))
-    attendees = forms.CharField(label=_("参加人员"), max_length=1000, required=False, widget=forms.TextInput(attrs=_TEXT))
-    attachments = MultipleFileField(label=_("附件（笔录、照片等）"), widget=MultipleFileInput(attrs={"class": "form-control"}))
+    place = forms.CharField(
+        label=_("调解地点"), max_length=120, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    attendees = forms.CharField(
+        label=_("参加人员"), max_length=1000, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    attachments = MultipleFileField(
+        label=_("附件（笔录、照片等）"), widget=MultipleFileInput(attrs={"class": "form-control"})
+    )
     # agreements
-    facts = forms.CharField(label=_("纠纷主要事实、争议事项"), max_length=5000, required=False, widget=forms.Textarea(attrs={**_TEXT, "rows": 3}))
-    terms = forms.CharField(label=_("协议内容"), max_length=5000, required=False, widget=forms.Textarea(attrs={**_TEXT, "rows": 4}))
-    performance_method = forms.CharField(label=_("履行方式"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT))
+    facts = forms.CharField(
+        label=_("纠纷主要事实、争议事项"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={**_TEXT, "rows": 3}),
+    )
+    terms = forms.CharField(
+        label=_("协议内容"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={**_TEXT, "rows": 4}),
+    )
+    performance_method = forms.CharField(
+        label=_("履行方式"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     performance_deadline = forms.DateField(
-        label=_("履行期限"), required=False, error_messages=_DATE_ERRORS, widget=forms.DateInput(attrs={**_TEXT, "type": "date"})
+        label=_("履行期限"),
+        required=False,
+        error_messages=_DATE_ERRORS,
+        widget=forms.DateInput(attrs={**_TEXT, "type": "date"}),
     )
     # transfer
     transfer_to = forms.ChoiceField(
-        label=_("移交去向"), required=False, choices=[("", _("请选择")), *TransferTarget.choices], widget=forms.Select(attrs=_SELECT)
+        label=_("移交去向"),
+        required=False,
+        choices=[("", _("请选择")), *TransferTarget.choices],
+        widget=forms.Select(attrs=_SELECT),
     )
-    receiving_body = forms.CharField(label=_("接收单位"), max_length=120, required=False, widget=forms.TextInput(attrs=_TEXT))
-    reference_number = forms.CharField(label=_("接收文号/案号"), max_length=60, required=False, widget=forms.TextInput(attrs=_TEXT))
+    receiving_body = forms.CharField(
+        label=_("接收单位"), max_length=120, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    reference_number = forms.CharField(
+        label=_("接收文号/案号"), max_length=60, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     # judicial_confirm / followup
-    agreement = forms.TypedChoiceField(label=_("调解协议书"), required=False, coerce=int, empty_value=None, widget=forms.Select(attrs=_SELECT))
+    agreement = forms.TypedChoiceField(
+        label=_("调解协议书"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        widget=forms.Select(attrs=_SELECT),
+    )
     status = forms.ChoiceField(
         label=_("司法确认状态"),
         required=False,
         choices=[(v, label) for v, label in JudicialStatus.choices if v != JudicialStatus.NONE],
         widget=forms.Select(attrs=_SELECT),
     )
-    court = forms.CharField(label=_("人民法院"), max_length=120, required=False, widget=forms.TextInput(attrs=_TEXT))
-    reference = forms.CharField(label=_("司法确认文书号"), max_length=60, required=False, widget=forms.TextInput(attrs=_TEXT))
+    court = forms.CharField(
+        label=_("人民法院"), max_length=120, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    reference = forms.CharField(
+        label=_("司法确认文书号"), max_length=60, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     performance = forms.ChoiceField(
         label=_("履行情况"),
         required=False,
@@ -302,7 +439,10 @@ class DisputeActionForm(forms.Form):
         widget=forms.Select(attrs=_SELECT),
     )
     next_followup_on = forms.DateField(
-        label=_("下次回访日期"), required=False, error_messages=_DATE_ERRORS, widget=forms.DateInput(attrs={**_TEXT, "type": "date"})
+        label=_("下次回访日期"),
+        required=False,
+        error_messages=_DATE_ERRORS,
+        widget=forms.DateInput(attrs={**_TEXT, "type": "date"}),
     )
     # generic actions offered here
     method = forms.ChoiceField(
@@ -311,10 +451,21 @@ class DisputeActionForm(forms.Form):
         choices=[("phone", _("电话")), ("sms", _("短信")), ("visit", _("上门")), ("online", _("网上"))],
         widget=forms.Select(attrs=_SELECT),
     )
-    rating = forms.ChoiceField(label=_("评价"), required=False, choices=[("", "—"), *RATING_CHOICES], widget=forms.Select(attrs=_SELECT))
-    comment = forms.CharField(label=_("评价意见"), max_length=500, required=False, widget=forms.TextInput(attrs=_TEXT))
+    rating = forms.ChoiceField(
+        label=_("评价"),
+        required=False,
+        choices=[("", "—"), *RATING_CHOICES],
+        widget=forms.Select(attrs=_SELECT),
+    )
+    comment = forms.CharField(
+        label=_("评价意见"), max_length=500, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     kind = forms.ChoiceField(
-        label=_("督办类型"), required=False, choices=SupervisionKind.choices, initial=SupervisionKind.SUPERVISION, widget=forms.Select(attrs=_SELECT)
+        label=_("督办类型"),
+        required=False,
+        choices=SupervisionKind.choices,
+        initial=SupervisionKind.SUPERVISION,
+        widget=forms.Select(attrs=_SELECT),
     )
 
     FIELDS: dict[str, tuple[str, ...]] = {
@@ -387,7 +538,11 @@ class DisputeActionForm(forms.Form):
                 "handle_due_at": iso(d.get("handle_due_at")),
             }
         if action == "mediation_session":
-            return {"held_at": iso(d.get("held_at")), "place": d.get("place"), "attendees": d.get("attendees")}
+            return {
+                "held_at": iso(d.get("held_at")),
+                "place": d.get("place"),
+                "attendees": d.get("attendees"),
+            }
         if action in ("mediation_agree", "mediation_partial"):
             return {
                 "facts": d.get("facts"),
@@ -403,9 +558,18 @@ class DisputeActionForm(forms.Form):
                 "receiving_department_id": d.get("department"),
             }
         if action == "judicial_confirm":
-            return {"agreement_id": d.get("agreement"), "status": d.get("status"), "court": d.get("court"), "reference": d.get("reference")}
+            return {
+                "agreement_id": d.get("agreement"),
+                "status": d.get("status"),
+                "court": d.get("court"),
+                "reference": d.get("reference"),
+            }
         if action == "followup":
-            return {"agreement_id": d.get("agreement"), "performance": d.get("performance"), "next_followup_on": iso(d.get("next_followup_on"))}
+            return {
+                "agreement_id": d.get("agreement"),
+                "performance": d.get("performance"),
+                "next_followup_on": iso(d.get("next_followup_on")),
+            }
         if action == "reply":
             return {"method": d.get("method", "")}
         if action == "rate":
@@ -439,23 +603,38 @@ def show_error(form: forms.Form, exc: Any) -> None:
 
 class MediatorForm(forms.Form):
     name = forms.CharField(label=_("姓名"), max_length=50, widget=forms.TextInput(attrs=_TEXT))
-    body_kind = forms.ChoiceField(label=_("所属组织类别"), choices=MediatorBody.choices, widget=forms.Select(attrs=_SELECT))
+    body_kind = forms.ChoiceField(
+        label=_("所属组织类别"), choices=MediatorBody.choices, widget=forms.Select(attrs=_SELECT)
+    )
     body_name = forms.CharField(label=_("所属组织"), max_length=120, widget=forms.TextInput(attrs=_TEXT))
     region = forms.CharField(
         label=_("所在区域"),
         max_length=80,
-        widget=forms.TextInput(attrs={**_TEXT, "list": "region-options", "placeholder": _("输入名称检索"), "autocomplete": "off"}),
+        widget=forms.TextInput(
+            attrs={**_TEXT, "list": "region-options", "placeholder": _("输入名称检索"), "autocomplete": "off"}
+        ),
     )
-    department = forms.TypedChoiceField(label=_("关联单位"), required=False, coerce=int, empty_value=None, widget=forms.Select(attrs=_SELECT))
-    specialties = forms.MultipleChoiceField(label=_("擅长纠纷类型"), required=False, widget=forms.CheckboxSelectMultiple)
-    specialty_note = forms.CharField(label=_("专长说明"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT))
-    title = forms.CharField(label=_("称号（如金牌调解员）"), max_length=40, required=False, widget=forms.TextInput(attrs=_TEXT))
-    phone = forms.CharField(label=_("工作电话"), max_length=20, required=False, widget=forms.TextInput(attrs=_TEXT))
+    department = forms.TypedChoiceField(
+        label=_("关联单位"), required=False, coerce=int, empty_value=None, widget=forms.Select(attrs=_SELECT)
+    )
+    specialties = forms.MultipleChoiceField(
+        label=_("擅长纠纷类型"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    specialty_note = forms.CharField(
+        label=_("专长说明"), max_length=200, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    title = forms.CharField(
+        label=_("称号（如金牌调解员）"), max_length=40, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    phone = forms.CharField(
+        label=_("工作电话"), max_length=20, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     is_active = forms.BooleanField(label=_("在册"), required=False, initial=True)
 
     def __init__(self, *args: Any, departments: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["specialties"].choices = [(t.code, t.name) for t in DisputeType.objects.filter(is_active=True)]  # type: ignore[attr-defined]
+        specialties = [(t.code, t.name) for t in DisputeType.objects.filter(is_active=True)]
+        self.fields["specialties"].choices = specialties  # type: ignore[attr-defined]
         self.fields["department"].choices = [("", _("无")), *(departments or [])]  # type: ignore[attr-defined]
 
     def clean_region(self) -> str:
@@ -479,10 +658,25 @@ class MediatorForm(forms.Form):
 
 class CampaignForm(forms.Form):
     region = forms.ChoiceField(label=_("乡镇（街道）"), widget=forms.Select(attrs=_SELECT))
-    period_start = forms.DateField(label=_("开始日期"), error_messages=_DATE_ERRORS, widget=forms.DateInput(attrs={**_TEXT, "type": "date"}))
-    period_end = forms.DateField(label=_("结束日期"), error_messages=_DATE_ERRORS, widget=forms.DateInput(attrs={**_TEXT, "type": "date"}))
-    title = forms.CharField(label=_("名称（可不填）"), max_length=100, required=False, widget=forms.TextInput(attrs=_TEXT))
-    note = forms.CharField(label=_("排查要求"), max_length=2000, required=False, widget=forms.Textarea(attrs={**_TEXT, "rows": 2}))
+    period_start = forms.DateField(
+        label=_("开始日期"),
+        error_messages=_DATE_ERRORS,
+        widget=forms.DateInput(attrs={**_TEXT, "type": "date"}),
+    )
+    period_end = forms.DateField(
+        label=_("结束日期"),
+        error_messages=_DATE_ERRORS,
+        widget=forms.DateInput(attrs={**_TEXT, "type": "date"}),
+    )
+    title = forms.CharField(
+        label=_("名称（可不填）"), max_length=100, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    note = forms.CharField(
+        label=_("排查要求"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={**_TEXT, "rows": 2}),
+    )
 
     def __init__(self, *args: Any, townships: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -490,4 +684,9 @@ class CampaignForm(forms.Form):
 
 
 class NoneFoundForm(forms.Form):
-    note = forms.CharField(label=_("情况说明（可不填）"), max_length=2000, required=False, widget=forms.Textarea(attrs={**_TEXT, "rows": 2}))
+    note = forms.CharField(
+        label=_("情况说明（可不填）"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={**_TEXT, "rows": 2}),
+    )

@@ -209,14 +209,18 @@ class Dispute(models.Model):
     scope_perm = "case.view"
     scope_q = _dispute_scope("case__")
 
-    case = models.OneToOneField(Case, verbose_name=_("案件"), on_delete=models.PROTECT, related_name="dispute")
+    case = models.OneToOneField(
+        Case, verbose_name=_("案件"), on_delete=models.PROTECT, related_name="dispute"
+    )
     dispute_type = models.ForeignKey(
         DisputeType, verbose_name=_("纠纷类型"), on_delete=models.PROTECT, related_name="disputes"
     )
     amount = models.DecimalField(_("涉及金额（元）"), max_digits=14, decimal_places=2, null=True, blank=True)
     people_count = models.PositiveIntegerField(_("涉及人数"), default=2)
     scale = models.CharField(_("规模"), max_length=12, choices=Scale.choices, default=Scale.INDIVIDUAL)
-    risk_level = models.CharField(_("风险等级"), max_length=8, choices=RiskLevel.choices, default=RiskLevel.LOW)
+    risk_level = models.CharField(
+        _("风险等级"), max_length=8, choices=RiskLevel.choices, default=RiskLevel.LOW
+    )
     outcome = models.CharField(_("化解结果"), max_length=12, choices=Outcome.choices, blank=True)
     outcome_at = models.DateTimeField(_("结果时间"), null=True, blank=True)
     resolved_level = models.CharField(
@@ -256,7 +260,9 @@ class Dispute(models.Model):
                 condition=~Q(outcome="transferred") | ~Q(receiving_body=""),
                 name="dispute_transfer_has_body",
             ),
-            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0), name="dispute_amount_gte_0"),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="dispute_amount_gte_0"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -273,7 +279,9 @@ class Party(models.Model):
     scope_perm = "case.view"
     scope_q = _dispute_scope("dispute__case__")
 
-    dispute = models.ForeignKey(Dispute, verbose_name=_("纠纷"), on_delete=models.CASCADE, related_name="parties")
+    dispute = models.ForeignKey(
+        Dispute, verbose_name=_("纠纷"), on_delete=models.CASCADE, related_name="parties"
+    )
     role = models.CharField(_("身份"), max_length=12, choices=PartyRole.choices)
     kind = models.CharField(_("类别"), max_length=12, choices=PartyKind.choices, default=PartyKind.PERSON)
     name_enc = models.TextField(_("姓名/名称（密文）"))
@@ -334,7 +342,9 @@ class DisputeFlag(models.Model):
     scope_perm = "case.view"
     scope_q = _dispute_scope("dispute__case__")
 
-    dispute = models.ForeignKey(Dispute, verbose_name=_("纠纷"), on_delete=models.CASCADE, related_name="flags")
+    dispute = models.ForeignKey(
+        Dispute, verbose_name=_("纠纷"), on_delete=models.CASCADE, related_name="flags"
+    )
     flag_type = models.ForeignKey(
         RiskFlagType, verbose_name=_("风险信号"), on_delete=models.PROTECT, related_name="+"
     )
@@ -381,8 +391,8 @@ class DisputeFlag(models.Model):
 
 def _up_and_down_scope(cls, grants: list) -> Q:  # type: ignore[no-untyped-def,type-arg]
     """Rows of a region are seen by whoever sees the region (grants at or above it) and by those
-    working inside it (grants below it): a village's staff see the township's campaign and the
-    mediators of the bodies above them that may join a mediation (七调联动)."""
+    working inside it (grants below it): a village's staff see the mediators of the bodies above
+    them that may join a mediation (七调联动)."""
     roots = [g.path for g in grants]
     ancestors = sorted({p for root in roots for p in ancestors_or_self(root)})
     return subtree_q("region_path", roots) | Q(region_path__in=ancestors)
@@ -583,13 +593,22 @@ class MediationAgreement(models.Model):
 
 
 class AgreementCounter(models.Model):
-    """Yearly sequence of agreement numbers per mediating region (（2026）某某调字第001号)."""
+    """Yearly sequence of agreement numbers per short name of the mediating region (（2026）某某调字第001号)."""
 
-    key = models.CharField(max_length=24, primary_key=True)  # "<region code>:<year>"
+    key = models.CharField(max_length=24, primary_key=True)  # "<year>:<short name>"
     last = models.PositiveIntegerField(default=0)
 
 
 # --- screening (排查) --------------------------------------------------------------------------------------
+
+
+def _campaign_scope(cls, grants: list) -> Q:  # type: ignore[no-untyped-def,type-arg]
+    """A campaign is seen by whoever sees its township (grants at or above it) and by those working
+    below it whose scope holds one of its grids: a village's staff see the township's campaign their
+    grids report to, the neighbouring village's staff do not."""
+    roots = [g.path for g in grants]
+    grids = ScreeningReport.objects.filter(subtree_q("region_path", roots)).values("campaign_id")
+    return subtree_q("region_path", roots) | Q(pk__in=grids)
 
 
 class ScreeningCampaign(models.Model):
@@ -597,9 +616,11 @@ class ScreeningCampaign(models.Model):
     township reports "no dispute found" or the disputes it found."""
 
     scope_perm = "case.view"
-    scope_q = classmethod(_up_and_down_scope)
+    scope_q = classmethod(_campaign_scope)
 
-    region = models.ForeignKey(Region, verbose_name=_("乡镇（街道）"), on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        Region, verbose_name=_("乡镇（街道）"), on_delete=models.PROTECT, related_name="+"
+    )
     region_path = PathField(_("区域路径"), db_index=True)
     title = models.CharField(_("名称"), max_length=100)
     period_start = models.DateField(_("开始日期"))

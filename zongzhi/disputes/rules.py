@@ -38,7 +38,9 @@ class EscalationAdvice:
     reasons: tuple[str, ...]
 
 
-def escalation_advice(*, risk_level: str, scale: str, owner_level: str, flag_count: int = 0) -> EscalationAdvice:
+def escalation_advice(
+    *, risk_level: str, scale: str, owner_level: str, flag_count: int = 0
+) -> EscalationAdvice:
     """Whether a dispute owned by a center at ``owner_level`` should go up (上报).
 
     A high risk belongs at least with the township, a major risk and a mass dispute (重大群体性)
@@ -85,7 +87,9 @@ def check_id_number(id_type: str, value: str, *, today: date | None = None) -> s
     number = normalise(value).replace(" ", "").upper()
     if id_type == "id_card":
         if not _ID_RE.match(number):
-            raise PartyDataError("id_number", _("身份证号码应为18位，前17位为数字，最后一位为数字或X。"), "id_format")
+            raise PartyDataError(
+                "id_number", _("身份证号码应为18位，前17位为数字，最后一位为数字或X。"), "id_format"
+            )
         try:
             born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
         except ValueError:
@@ -98,7 +102,9 @@ def check_id_number(id_type: str, value: str, *, today: date | None = None) -> s
         return number
     if id_type == "credit_code":
         if not _CREDIT_RE.match(number):
-            raise PartyDataError("id_number", _("统一社会信用代码应为18位数字或大写字母。"), "credit_code_format")
+            raise PartyDataError(
+                "id_number", _("统一社会信用代码应为18位数字或大写字母。"), "credit_code_format"
+            )
         return number
     if not _OTHER_ID_RE.match(number):
         raise PartyDataError("id_number", _("证件号码应为4–30位字母、数字或连字符。"), "id_format")

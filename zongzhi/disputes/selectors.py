@@ -106,11 +106,15 @@ def dispute_list(user: Any, f: DisputeFilters) -> QuerySet[Dispute]:
     if f.created_from:
         qs = qs.filter(created_at__gte=timezone.make_aware(datetime.combine(f.created_from, time.min)))
     if f.created_to:
-        qs = qs.filter(created_at__lt=timezone.make_aware(datetime.combine(f.created_to + timedelta(days=1), time.min)))
+        qs = qs.filter(
+            created_at__lt=timezone.make_aware(datetime.combine(f.created_to + timedelta(days=1), time.min))
+        )
     if f.text:
         text = f.text.strip()
         qs = qs.filter(Q(case__number=text.upper()) | Q(case__title__contains=text))
-    return qs.select_related("case", "case__region", "case__owner_region", "dispute_type").order_by("-created_at", "-id")
+    return qs.select_related("case", "case__region", "case__owner_region", "dispute_type").order_by(
+        "-created_at", "-id"
+    )
 
 
 def party_names(dispute: Dispute, *, masked: bool = True) -> dict[str, list[str]]:
@@ -285,7 +289,10 @@ def mediators_for_case(user: Any, case: Case) -> QuerySet[Mediator]:
     return (
         visible_to(user, Mediator)
         .filter(is_active=True)
-        .filter(Q(region_path__in=ancestors_or_self(case.region_path)) | subtree_q("region_path", [case.owner_path]))
+        .filter(
+            Q(region_path__in=ancestors_or_self(case.region_path))
+            | subtree_q("region_path", [case.owner_path])
+        )
         .select_related("department", "region")
         .order_by("region_path", "name")
     )
@@ -294,7 +301,9 @@ def mediators_for_case(user: Any, case: Case) -> QuerySet[Mediator]:
 # --- mediators ----------------------------------------------------------------------------------------------
 
 
-def mediator_list(user: Any, *, region: str | None = None, text: str | None = None, active_only: bool = False) -> QuerySet[Mediator]:
+def mediator_list(
+    user: Any, *, region: str | None = None, text: str | None = None, active_only: bool = False
+) -> QuerySet[Mediator]:
     """Mediators with their load (open rounds, lead or participant) and results (rounds led, by
     outcome)."""
     qs = visible_to(user, Mediator)
@@ -305,19 +314,30 @@ def mediator_list(user: Any, *, region: str | None = None, text: str | None = No
         qs = qs.filter(Q(name__contains=text.strip()) | Q(body_name__contains=text.strip()))
     if active_only:
         qs = qs.filter(is_active=True)
-    return annotate_load(qs).select_related("region", "department").prefetch_related("specialties").order_by("region_path", "name")
+    return (
+        annotate_load(qs)
+        .select_related("region", "department")
+        .prefetch_related("specialties")
+        .order_by("region_path", "name")
+    )
 
 
 def annotate_load(qs: QuerySet[Mediator]) -> QuerySet[Mediator]:
     return qs.annotate(
         open_led=Count("led_mediations", filter=Q(led_mediations__ended_at__isnull=True), distinct=True),
-        open_joined=Count("joined_mediations", filter=Q(joined_mediations__ended_at__isnull=True), distinct=True),
+        open_joined=Count(
+            "joined_mediations", filter=Q(joined_mediations__ended_at__isnull=True), distinct=True
+        ),
         led_total=Count("led_mediations", filter=Q(led_mediations__ended_at__isnull=False), distinct=True),
         led_agreement=Count(
             "led_mediations", filter=Q(led_mediations__outcome=MediationOutcome.AGREEMENT), distinct=True
         ),
-        led_partial=Count("led_mediations", filter=Q(led_mediations__outcome=MediationOutcome.PARTIAL), distinct=True),
-        led_failed=Count("led_mediations", filter=Q(led_mediations__outcome=MediationOutcome.FAILED), distinct=True),
+        led_partial=Count(
+            "led_mediations", filter=Q(led_mediations__outcome=MediationOutcome.PARTIAL), distinct=True
+        ),
+        led_failed=Count(
+            "led_mediations", filter=Q(led_mediations__outcome=MediationOutcome.FAILED), distinct=True
+        ),
         led_withdrawn=Count(
             "led_mediations", filter=Q(led_mediations__outcome=MediationOutcome.WITHDRAWN), distinct=True
         ),
@@ -331,7 +351,9 @@ def mediator_success_rate(m: Any) -> Decimal | None:
 
 
 def mediator_detail(user: Any, mediator_id: int) -> Mediator:
-    return get_visible_or_404(user, annotate_load(Mediator.objects.select_related("region", "department", "user")), pk=mediator_id)
+    return get_visible_or_404(
+        user, annotate_load(Mediator.objects.select_related("region", "department", "user")), pk=mediator_id
+    )
 
 
 def mediator_rounds(user: Any, mediator: Mediator) -> QuerySet[Mediation]:
@@ -361,7 +383,9 @@ def campaign_list(user: Any) -> QuerySet[ScreeningCampaign]:
 
 
 def campaign_detail(user: Any, campaign_id: int) -> ScreeningCampaign:
-    return get_visible_or_404(user, ScreeningCampaign.objects.select_related("region", "opened_by"), pk=campaign_id)
+    return get_visible_or_404(
+        user, ScreeningCampaign.objects.select_related("region", "opened_by"), pk=campaign_id
+    )
 
 
 def campaign_reports(user: Any, campaign: ScreeningCampaign) -> QuerySet[ScreeningReport]:
@@ -464,24 +488,39 @@ def population(user: Any, region: Region, start: datetime, end: datetime) -> lis
     user, declined (and merged) cases excluded."""
     qs = (
         visible_disputes(user)
-        .filter(subtree_q("region_path", [region.path]), case__created_at__gte=start, case__created_at__lt=end)
+        .filter(
+            subtree_q("region_path", [region.path]), case__created_at__gte=start, case__created_at__lt=end
+        )
         .exclude(case__state=CaseState.DECLINED)
         .values_list(
-            "region_path", "dispute_type_id", "scale", "risk_level", "case__state", "outcome", "outcome_at", "resolved_level"
+            "region_path",
+            "dispute_type_id",
+            "scale",
+            "risk_level",
+            "case__state",
+            "outcome",
+            "outcome_at",
+            "resolved_level",
         )
     )
     return [_Row(*row) for row in qs.iterator(chunk_size=2000)]
 
 
+def _outcome_as_of(r: _Row, as_of: datetime) -> str:
+    """The dispute's outcome as counted at ``as_of``: its recorded outcome if reached before then,
+    else open (""). A resolution later undone by a reopen is no longer recorded, so never counted."""
+    return r.outcome if r.outcome and r.outcome_at is not None and r.outcome_at < as_of else ""
+
+
 def _is_resolved(r: _Row, as_of: datetime) -> bool:
-    return r.outcome in RESOLVED_OUTCOMES and r.outcome_at is not None and r.outcome_at < as_of
+    return _outcome_as_of(r, as_of) in RESOLVED_OUTCOMES
 
 
 def figures(rows: list[_Row], as_of: datetime) -> rules.RateFigures:
     resolved = [r for r in rows if _is_resolved(r, as_of)]
     return rules.RateFigures(
         total=len(rows),
-        withdrawn=sum(1 for r in rows if r.outcome == Outcome.WITHDRAWN and r.outcome_at and r.outcome_at < as_of),
+        withdrawn=sum(1 for r in rows if _outcome_as_of(r, as_of) == Outcome.WITHDRAWN),
         resolved=len(resolved),
         resolved_locally=sum(1 for r in resolved if r.resolved_level in LOCAL_LEVELS),
     )
@@ -550,18 +589,25 @@ def _count_row(rows: list[_Row], keys: list[str], as_of: datetime) -> dict[str, 
         stage = stage_of(r.state)
         if f"stage:{stage}" in counts:
             counts[f"stage:{stage}"] += 1
-        resolved = _is_resolved(r, as_of)
-        counts["resolved" if resolved else "unresolved"] += 1
-        if r.outcome == Outcome.TRANSFERRED:
-            counts["transferred"] += 1
-        if r.outcome == Outcome.WITHDRAWN:
+        # total = resolved + unresolved + withdrawn; transferred and resolved locally are parts of
+        # unresolved and resolved (docs/disputes.md)
+        outcome = _outcome_as_of(r, as_of)
+        if outcome in RESOLVED_OUTCOMES:
+            counts["resolved"] += 1
+            if r.resolved_level in LOCAL_LEVELS:
+                counts["resolved_locally"] += 1
+        elif outcome == Outcome.WITHDRAWN:
             counts["withdrawn"] += 1
-        if resolved and r.resolved_level in LOCAL_LEVELS:
-            counts["resolved_locally"] += 1
+        else:
+            counts["unresolved"] += 1
+            if outcome == Outcome.TRANSFERRED:
+                counts["transferred"] += 1
     return counts
 
 
-def monthly_table(user: Any, region: Region, year: int, month: int, *, as_of: datetime | None = None) -> MonthlyTable:
+def monthly_table(
+    user: Any, region: Region, year: int, month: int, *, as_of: datetime | None = None
+) -> MonthlyTable:
     """矛盾纠纷排查信息统计表: one row per child region of ``region`` (and one for disputes located at
     ``region`` itself, when there are any), and the total; counts by type, scale, risk, stage and
     result, with the rates of each row."""

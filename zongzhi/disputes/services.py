@@ -10,10 +10,12 @@ notifies after commit.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -31,7 +33,7 @@ from zongzhi.notifications.services import notify
 from zongzhi.orgs.models import Department, Grid, GridMembership, Region, RegionLevel, User
 from zongzhi.orgs.paths import is_within, subtree_q
 from zongzhi.orgs.roles import Perm
-from zongzhi.orgs.scoping import user_can, users_who_can, visible_to
+from zongzhi.orgs.scoping import user_can, user_can_anywhere, users_who_can, visible_to
 
 from . import rules
 from .models import (
@@ -149,7 +151,9 @@ def date_of(data: dict[str, Any], key: str, *, label: str, required: bool = Fals
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError as exc:
-        raise FieldError(key, _("%(label)s格式不正确（年-月-日）。") % {"label": label}, code="invalid") from exc
+        raise FieldError(
+            key, _("%(label)s格式不正确（年-月-日）。") % {"label": label}, code="invalid"
+        ) from exc
 
 
 def datetime_of(data: dict[str, Any], key: str, *, label: str, required: bool = False) -> datetime | None:
@@ -184,17 +188,33 @@ def dispute_link(dispute_id: int) -> str:
     return f"/disputes/{dispute_id}/"
 
 
-def notify_center(case: Case, dispute_id: int, title: str, perm: str, path: str | None = None) -> None:
-    """The staff of the center at ``path`` (default: the case's owning center) holding ``perm``."""
+def notify_center(
+    case: Case, dispute_id: int, title: str, perm: str, path: str | None = None, also: Sequence[int] = ()
+) -> None:
+    """The staff of the center at ``path`` (default: the case's owning center) holding ``perm``, and
+    the users ``also`` (each told once)."""
     path = path or case.owner_path
-    recipients = users_who_can(perm, path).filter(grants__region_path=path, grants__department__isnull=True)
-    notify(recipients=recipients, kind="dispute", title=f"{title}：{case.number}", body=case.title, link=dispute_link(dispute_id))
+    staff = users_who_can(perm, path).filter(grants__region_path=path, grants__department__isnull=True)
+    recipients = {*staff.values_list("pk", flat=True), *also}
+    notify(
+        recipients=recipients,
+        kind="dispute",
+        title=f"{title}：{case.number}",
+        body=case.title,
+        link=dispute_link(dispute_id),
+    )
 
 
 def notify_users(users: Sequence[Any], case: Case, dispute_id: int, title: str) -> None:
     ids = [u.pk if hasattr(u, "pk") else u for u in users if u is not None]
     if ids:
-        notify(recipients=ids, kind="dispute", title=f"{title}：{case.number}", body=case.title, link=dispute_link(dispute_id))
+        notify(
+            recipients=ids,
+            kind="dispute",
+            title=f"{title}：{case.number}",
+            body=case.title,
+            link=dispute_link(dispute_id),
+        )
 
 
 # --- parties ---------------------------------------------------------------------------------------------------
@@ -307,7 +327,8 @@ def _require_party_editor(actor: Any, case: Case) -> None:
     if actor is None:
         return
     if not (
-        user_can(actor, Perm.DISPUTE_MEDIATE, case.region_path) or user_can(actor, Perm.CASE_ACCEPT, case.owner_path)
+        user_can(actor, Perm.DISPUTE_MEDIATE, case.region_path)
+        or user_can(actor, Perm.CASE_ACCEPT, case.owner_path)
     ):
         raise PermissionDeniedError(_("无权修改当事人信息。"))
 
@@ -322,7 +343,9 @@ def party_add(*, actor: User | None, dispute_id: int, party: PartyInput) -> Part
             raise Conflict(_("纠纷已结束，不能再增加当事人。"), code="closed", current_state=case.state)
         fields = _party_fields(party, "party")
         order = (Party.objects.filter(dispute=dispute).aggregate(m=Max("sort_order"))["m"] or 0) + 1
-        row = Party.objects.create(dispute=dispute, sort_order=order, region_path=dispute.region_path, **fields)
+        row = Party.objects.create(
+            dispute=dispute, sort_order=order, region_path=dispute.region_path, **fields
+        )
         audit_record(actor=actor or "system", action="disputes.party_add", obj=row, data={"role": row.role})
     return row
 
@@ -337,7 +360,10 @@ def party_update(*, actor: User | None, party_id: int, party: PartyInput) -> Par
         case = lock_case(row.dispute.case_id)
         _require_party_editor(actor, case)
         fields = _party_fields(party, "party")
-        if fields["role"] != row.role and not Party.objects.filter(dispute_id=row.dispute_id, role=row.role).exclude(pk=row.pk).exists():
+        if (
+            fields["role"] != row.role
+            and not Party.objects.filter(dispute_id=row.dispute_id, role=row.role).exclude(pk=row.pk).exists()
+        ):
             raise FieldError("party.role", _("纠纷须至少保留一名申请人和一名被申请人。"), code="last_of_role")
         for key, value in fields.items():
             setattr(row, key, value)
@@ -372,7 +398,9 @@ def flag_types_by_code(codes: Sequence[str], key: str = "flags") -> list[RiskFla
     found = {f.code: f for f in RiskFlagType.objects.filter(code__in=wanted, is_active=True)}
     missing = [c for c in wanted if c not in found]
     if missing:
-        raise FieldError(key, _("未知的风险信号：%(codes)s") % {"codes": "、".join(missing)}, code="invalid_choice")
+        raise FieldError(
+            key, _("未知的风险信号：%(codes)s") % {"codes": "、".join(missing)}, code="invalid_choice"
+        )
     return [found[c] for c in wanted]
 
 
@@ -396,7 +424,12 @@ def record_assessment(
     """Write one assessment (history row), raise the new flags and clear the dropped ones, each with
     who and when; update the dispute's current level. ``flags=None`` keeps the flags as they are.
     The caller holds the case lock."""
-    active = {f.flag_type.code: f for f in DisputeFlag.objects.filter(dispute=dispute, cleared_at__isnull=True).select_related("flag_type")}
+    active = {
+        f.flag_type.code: f
+        for f in DisputeFlag.objects.filter(dispute=dispute, cleared_at__isnull=True).select_related(
+            "flag_type"
+        )
+    }
     raised: list[str] = []
     cleared: list[str] = []
     if flags is not None:
@@ -441,7 +474,9 @@ def record_assessment(
 
 def escalation_advice_for(dispute: Dispute, case: Case | None = None) -> rules.EscalationAdvice:
     case = case or dispute.case
-    owner_level = Region.objects.filter(pk=case.owner_region_id).values_list("level", flat=True).first() or "village"
+    owner_level = (
+        Region.objects.filter(pk=case.owner_region_id).values_list("level", flat=True).first() or "village"
+    )
     flags = DisputeFlag.objects.filter(dispute=dispute, cleared_at__isnull=True).count()
     return rules.escalation_advice(
         risk_level=dispute.risk_level, scale=dispute.scale, owner_level=owner_level, flag_count=flags
@@ -512,7 +547,11 @@ def _amount(value: Any) -> Decimal | None:
 def _dispute_type(code: str) -> DisputeType:
     found = DisputeType.objects.filter(code=(code or "").strip(), is_active=True).first()
     if found is None:
-        raise FieldError("dispute_type", _("请选择纠纷类型。") if not code else _("未知的纠纷类型。"), code="invalid_choice")
+        raise FieldError(
+            "dispute_type",
+            _("请选择纠纷类型。") if not code else _("未知的纠纷类型。"),
+            code="invalid_choice",
+        )
     return found
 
 
@@ -598,7 +637,9 @@ def dispute_intake(
         if report is not None:
             grid_village = report.grid.village
             if not is_within(case.region_path, grid_village.path):
-                raise FieldError("region_code", _("纠纷所在区域须在该网格所属村（社区）内。"), code="out_of_grid")
+                raise FieldError(
+                    "region_code", _("纠纷所在区域须在该网格所属村（社区）内。"), code="out_of_grid"
+                )
             if case.grid_id is None:
                 Case.objects.filter(pk=case.pk).update(grid=report.grid)
                 case.grid = report.grid
@@ -623,11 +664,21 @@ def dispute_intake(
         for i, fields in enumerate(party_fields):
             Party.objects.create(dispute=dispute, sort_order=i + 1, region_path=case.region_path, **fields)
         record_assessment(
-            dispute=dispute, risk_level=data.risk_level, flags=flag_types, note=data.risk_note, actor=actor, now=now
+            dispute=dispute,
+            risk_level=data.risk_level,
+            flags=flag_types,
+            note=data.risk_note,
+            actor=actor,
+            now=now,
         )
         if report is not None:
             _mark_found(report, actor, now)
-        if data.accept and not data.resolved_on_site and actor is not None and user_can(actor, Perm.CASE_ACCEPT, case.owner_path):
+        if (
+            data.accept
+            and not data.resolved_on_site
+            and actor is not None
+            and user_can(actor, Perm.CASE_ACCEPT, case.owner_path)
+        ):
             case = case_services.case_transition(actor=actor, case_id=case.pk, action="accept", now=now)
         advice = rules.escalation_advice(
             risk_level=dispute.risk_level,
@@ -662,9 +713,12 @@ def dispute_create_for_case(
     if case is None:
         raise NotFound(_("案件不存在。"))
     if case.kind != CaseKind.DISPUTE:
-        raise Conflict(_("只有矛盾纠纷类事件可以建立纠纷档案。"), code="not_a_dispute", current_state=case.state)
+        raise Conflict(
+            _("只有矛盾纠纷类事件可以建立纠纷档案。"), code="not_a_dispute", current_state=case.state
+        )
     if actor is not None and not (
-        user_can(actor, Perm.CASE_ACCEPT, case.owner_path) or user_can(actor, Perm.DISPUTE_MEDIATE, case.region_path)
+        user_can(actor, Perm.CASE_ACCEPT, case.owner_path)
+        or user_can(actor, Perm.DISPUTE_MEDIATE, case.region_path)
     ):
         raise PermissionDeniedError(_("无权建立纠纷档案。"))
     kind = _dispute_type(dispute_type)
@@ -703,8 +757,15 @@ def dispute_create_for_case(
         )
         for i, fields in enumerate(party_fields):
             Party.objects.create(dispute=dispute, sort_order=i + 1, region_path=case.region_path, **fields)
-        record_assessment(dispute=dispute, risk_level=risk_level, flags=flag_types, note=risk_note, actor=actor, now=now)
-        audit_record(actor=actor or "system", action="disputes.create_for_case", obj=dispute, data={"case": case.number})
+        record_assessment(
+            dispute=dispute, risk_level=risk_level, flags=flag_types, note=risk_note, actor=actor, now=now
+        )
+        audit_record(
+            actor=actor or "system",
+            action="disputes.create_for_case",
+            obj=dispute,
+            data={"case": case.number},
+        )
     return dispute
 
 
@@ -748,9 +809,12 @@ def dispute_update(
 
 
 def next_agreement_number(region: Region, year: int) -> str:
-    """（2026）北山调字第001号: a yearly sequence per mediating region (an upsert: no two agreements
-    get the same number, on SQLite and PostgreSQL alike)."""
-    key = f"{region.code}:{year}"
+    """（2026）北山调字第001号: a yearly sequence per short name of the mediating region (an upsert: no
+    two agreements get the same number, on SQLite and PostgreSQL alike). The sequence belongs to the
+    short name, not to the region: 北山街道 and its 北山社区 share "北山", so they share the sequence
+    too, and their numbers never collide."""
+    short = rules.region_short_name(region.name)
+    key = f"{year}:{short}"[:24]  # a truncated key only makes two prefixes share a sequence
     table = AgreementCounter._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -759,7 +823,7 @@ def next_agreement_number(region: Region, year: int) -> str:
             [key],
         )
         (seq,) = cursor.fetchone()
-    return rules.agreement_number(year, rules.region_short_name(region.name), seq)
+    return rules.agreement_number(year, short, seq)
 
 
 def agreement_parties(agreement: MediationAgreement) -> list[dict[str, str]]:
@@ -767,10 +831,14 @@ def agreement_parties(agreement: MediationAgreement) -> list[dict[str, str]]:
     return parties
 
 
-def agreement_document_opened(*, actor: User, agreement: MediationAgreement, fmt: str, ip: str | None = None) -> None:
+def agreement_document_opened(
+    *, actor: User, agreement: MediationAgreement, fmt: str, ip: str | None = None
+) -> None:
     """Printing or downloading an agreement shows the parties' personal data: audited."""
     with transaction.atomic():
-        audit_record(actor=actor, action="disputes.agreement_document", obj=agreement, ip=ip, data={"format": fmt})
+        audit_record(
+            actor=actor, action="disputes.agreement_document", obj=agreement, ip=ip, data={"format": fmt}
+        )
 
 
 # --- mediators -----------------------------------------------------------------------------------------------
@@ -795,7 +863,9 @@ def _mediator_values(actor: Any, data: MediatorInput) -> dict[str, Any]:
     name = text_of({"name": data.name}, "name", label=_("姓名"), max_length=50, required=True)
     if data.body_kind not in MediatorBody.values:
         raise FieldError("body_kind", _("请选择所属组织类别。"), code="invalid_choice")
-    body = text_of({"body_name": data.body_name}, "body_name", label=_("所属组织"), max_length=120, required=True)
+    body = text_of(
+        {"body_name": data.body_name}, "body_name", label=_("所属组织"), max_length=120, required=True
+    )
     region = Region.objects.filter(code=(data.region_code or "").strip()).first()
     if region is None:
         raise FieldError("region_code", _("未知的区域代码。"), code="invalid_choice")
@@ -806,8 +876,12 @@ def _mediator_values(actor: Any, data: MediatorInput) -> dict[str, Any]:
         department = Department.objects.filter(pk=data.department_id, is_active=True).first()
         if department is None:
             raise FieldError("department_id", _("关联单位不存在或已停用。"), code="not_found")
-        if not (is_within(department.region_path, region.path) or is_within(region.path, department.region_path)):
-            raise FieldError("department_id", _("关联单位与调解员所在区域不在同一辖区。"), code="out_of_scope")
+        if not (
+            is_within(department.region_path, region.path) or is_within(region.path, department.region_path)
+        ):
+            raise FieldError(
+                "department_id", _("关联单位与调解员所在区域不在同一辖区。"), code="out_of_scope"
+            )
     user = None
     if data.user_id:
         user = User.objects.filter(pk=data.user_id, is_active=True).first()
@@ -861,7 +935,10 @@ def mediator_update(*, actor: User | None, mediator_id: int, data: MediatorInput
     values = _mediator_values(actor, data)
     types = values.pop("_types")
     with transaction.atomic():
-        if values["user"] is not None and Mediator.objects.filter(user=values["user"]).exclude(pk=mediator.pk).exists():
+        if (
+            values["user"] is not None
+            and Mediator.objects.filter(user=values["user"]).exclude(pk=mediator.pk).exists()
+        ):
             raise FieldError("user_id", _("该账号已登记为调解员。"), code="duplicate")
         for key, value in values.items():
             setattr(mediator, key, value)
@@ -891,7 +968,9 @@ def screening_open(
     if region is None:
         raise FieldError("region_code", _("未知的区域代码。"), code="invalid_choice")
     if region.level != RegionLevel.TOWNSHIP:
-        raise FieldError("region_code", _("排查由乡镇（街道）发起，请选择乡镇（街道）。"), code="not_township")
+        raise FieldError(
+            "region_code", _("排查由乡镇（街道）发起，请选择乡镇（街道）。"), code="not_township"
+        )
     if actor is not None and not user_can(actor, Perm.SCREENING_MANAGE, region):
         raise FieldError("region_code", _("所选区域不在您的管辖范围内。"), code="out_of_scope")
     if period_end < period_start:
@@ -933,12 +1012,23 @@ def screening_open(
 
 
 def _notify_grid_workers(campaign: ScreeningCampaign, grid_ids: list[int]) -> None:
-    users = set(GridMembership.objects.filter(grid_id__in=grid_ids, user__is_active=True).values_list("user_id", flat=True))
+    users = set(
+        GridMembership.objects.filter(grid_id__in=grid_ids, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
     if users:
-        notify(recipients=users, kind="screening", title=_("请开展矛盾纠纷排查：%(t)s") % {"t": campaign.title}, link=f"/m/screenings/{campaign.pk}/")
+        notify(
+            recipients=users,
+            kind="screening",
+            title=_("请开展矛盾纠纷排查：%(t)s") % {"t": campaign.title},
+            link=f"/m/screenings/{campaign.pk}/",
+        )
 
 
-def screening_close(*, actor: User | None, campaign_id: int, now: datetime | None = None) -> ScreeningCampaign:
+def screening_close(
+    *, actor: User | None, campaign_id: int, now: datetime | None = None
+) -> ScreeningCampaign:
     qs = ScreeningCampaign.objects.all()
     campaign = (visible_to(actor, qs) if actor is not None else qs).filter(pk=campaign_id).first()
     if campaign is None:
@@ -972,13 +1062,21 @@ def _report_locked(actor: Any, report_id: int) -> ScreeningReport:
     visible = visible_to(actor, qs) if actor is not None else qs
     if not visible.filter(pk=report_id).exists():
         raise NotFound(_("排查记录不存在。"))
-    locked = ScreeningReport.objects.select_for_update() if connection.features.has_select_for_update else ScreeningReport.objects
+    locked = (
+        ScreeningReport.objects.select_for_update()
+        if connection.features.has_select_for_update
+        else ScreeningReport.objects
+    )
     return locked.select_related("campaign", "grid").get(pk=report_id)
 
 
 def report_for(actor: Any, campaign_id: int, grid_id: int) -> ScreeningReport:
     qs = ScreeningReport.objects.select_related("campaign", "grid", "grid__village")
-    report = (visible_to(actor, qs) if actor is not None else qs).filter(campaign_id=campaign_id, grid_id=grid_id).first()
+    report = (
+        (visible_to(actor, qs) if actor is not None else qs)
+        .filter(campaign_id=campaign_id, grid_id=grid_id)
+        .first()
+    )
     if report is None:
         raise NotFound(_("排查记录不存在。"))
     return report
@@ -1008,7 +1106,11 @@ def screening_report_none(
 
 
 def _mark_found(report: ScreeningReport, actor: Any, now: datetime) -> None:
-    locked = ScreeningReport.objects.select_for_update() if connection.features.has_select_for_update else ScreeningReport.objects
+    locked = (
+        ScreeningReport.objects.select_for_update()
+        if connection.features.has_select_for_update
+        else ScreeningReport.objects
+    )
     row = locked.get(pk=report.pk)
     row.status = ScreeningStatus.FOUND
     row.found_count += 1
@@ -1051,16 +1153,16 @@ def dispute_followup_sweep(*, now: datetime | None = None, batch_size: int = 500
                     "dispute__case", "mediation__lead_mediator"
                 ).get(pk=pk)
                 raised += 1
-                transaction.on_commit(lambda a=agreement: _notify_followup(a), robust=True)
+                transaction.on_commit(partial(_notify_followup, agreement), robust=True)
 
 
 def _notify_followup(agreement: MediationAgreement) -> None:
     case = agreement.dispute.case
     title = _("调解协议履行期限已到，请回访")
-    notify_center(case, agreement.dispute_id, title, Perm.DISPUTE_MEDIATE)
     lead = agreement.mediation.lead_mediator
-    if lead.user_id:
-        notify_users([lead.user_id], case, agreement.dispute_id, title)
+    notify_center(
+        case, agreement.dispute_id, title, Perm.DISPUTE_MEDIATE, also=[lead.user_id] if lead.user_id else []
+    )
 
 
 # --- configuration defaults --------------------------------------------------------------------------------------
@@ -1090,6 +1192,92 @@ DEFAULT_FLAGS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,23}$")
+_CONFIG_FIELDS = {
+    DisputeType: ("name", "category_code", "sort_order", "is_active"),
+    RiskFlagType: ("name", "description", "sort_order", "is_active"),
+}
+
+
+def _require_config_manager(actor: Any) -> None:
+    if actor is not None and not user_can_anywhere(actor, Perm.CATALOGUE_MANAGE):
+        raise PermissionDeniedError(_("无权维护矛盾纠纷配置。"))
+
+
+def _config_values(model: type[DisputeType] | type[RiskFlagType], values: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in values.items() if k in _CONFIG_FIELDS[model]}
+    if "name" in out:
+        out["name"] = text_of(out, "name", label=_("名称"), max_length=40, required=True)
+    if out.get("category_code"):
+        out["category_code"] = str(out["category_code"]).strip()
+        if not Category.objects.filter(code=out["category_code"]).exists():
+            raise FieldError("category_code", _("事项分类编码不存在。"), code="not_found")
+    return out
+
+
+def config_type_create(
+    *, actor: User | None, model: type[DisputeType] | type[RiskFlagType], code: str, values: dict[str, Any]
+) -> DisputeType | RiskFlagType:
+    """Add a dispute type or an escalation-risk signal to the configurable lists (audited)."""
+    _require_config_manager(actor)
+    code = (code or "").strip()
+    if not _CODE_RE.match(code):
+        raise FieldError("code", _("编码须为2到24位小写字母、数字或下划线，以字母开头。"), code="invalid")
+    fields = _config_values(model, {"name": "", **values})
+    with transaction.atomic():
+        if model.objects.filter(code=code).exists():
+            raise FieldError("code", _("编码已存在。"), code="duplicate")
+        row = model.objects.create(code=code, **fields)
+        audit_record(actor=actor or "system", action="disputes.config_create", obj=row, data={"code": code})
+    return row
+
+
+def config_type_update(
+    *, actor: User | None, row: DisputeType | RiskFlagType, changes: dict[str, Any]
+) -> DisputeType | RiskFlagType:
+    """Rename, re-order or (de)activate a type or signal; its code never changes (audited). A
+    deactivated type is no longer offered for new disputes; the disputes already of it keep it."""
+    _require_config_manager(actor)
+    fields = _config_values(type(row), changes)
+    with transaction.atomic():
+        for key, value in fields.items():
+            setattr(row, key, value)
+        row.save()
+        audit_record(
+            actor=actor or "system",
+            action="disputes.config_update",
+            obj=row,
+            data={"changed": sorted(fields)},
+        )
+    return row
+
+
+def thresholds_update(*, actor: User | None, group_min_people: int, mass_min_people: int) -> DisputeSettings:
+    """Set the scale thresholds (群体性 from ``group_min_people``, 重大群体性 from ``mass_min_people``
+    people). They apply to disputes registered or corrected from then on: a dispute's scale is
+    recorded when its number of people is (audited)."""
+    _require_config_manager(actor)
+    group = int_of(group_min_people, "group_min_people", label=_("群体性纠纷最少人数"))
+    mass = int_of(mass_min_people, "mass_min_people", label=_("重大群体性纠纷最少人数"))
+    if group < 2:
+        raise FieldError("group_min_people", _("群体性纠纷最少人数不能小于2。"), code="out_of_range")
+    if mass <= group:
+        raise FieldError(
+            "mass_min_people", _("重大群体性纠纷最少人数须大于群体性纠纷最少人数。"), code="out_of_range"
+        )
+    with transaction.atomic():
+        row, _created = DisputeSettings.objects.update_or_create(
+            pk=1, defaults={"group_min_people": group, "mass_min_people": mass}
+        )
+        audit_record(
+            actor=actor or "system",
+            action="disputes.thresholds_update",
+            obj=row,
+            data={"group": group, "mass": mass},
+        )
+    return row
+
+
 def load_defaults() -> tuple[int, int]:
     """Load the default dispute types and risk flags (existing codes are kept as edited)."""
     types = flags = 0
@@ -1099,7 +1287,7 @@ def load_defaults() -> tuple[int, int]:
         )
         types += int(created)
     for order, (code, name, description) in enumerate(DEFAULT_FLAGS):
-        _obj, created = RiskFlagType.objects.get_or_create(
+        _flag, created = RiskFlagType.objects.get_or_create(
             code=code, defaults={"name": name, "description": description, "sort_order": (order + 1) * 10}
         )
         flags += int(created)
@@ -1107,7 +1295,11 @@ def load_defaults() -> tuple[int, int]:
 
 
 def mediation_open_for(dispute: Dispute) -> Mediation | None:
-    return Mediation.objects.filter(dispute=dispute, ended_at__isnull=True).select_related("lead_mediator", "department").first()
+    return (
+        Mediation.objects.filter(dispute=dispute, ended_at__isnull=True)
+        .select_related("lead_mediator", "department")
+        .first()
+    )
 
 
 __all__ = [
@@ -1115,6 +1307,7 @@ __all__ = [
     "IntakeResult",
     "MediatorInput",
     "PartyInput",
+    "Q",
     "dispute_create_for_case",
     "dispute_followup_sweep",
     "dispute_intake",
@@ -1128,5 +1321,4 @@ __all__ = [
     "screening_close",
     "screening_open",
     "screening_report_none",
-    "Q",
 ]

@@ -90,7 +90,9 @@ def dispute_list(request: HttpRequest) -> HttpResponse:
         created_to=_date(g.get("to")),
         text=g.get("q") or None,
     )
-    page = Paginator(selectors.with_parties(selectors.dispute_list(request.user, f)), PAGE_SIZE).get_page(g.get("page"))
+    page = Paginator(selectors.with_parties(selectors.dispute_list(request.user, f)), PAGE_SIZE).get_page(
+        g.get("page")
+    )
     rows = [(d, selectors.party_names(d, masked=True)) for d in page.object_list]
     context = {
         "page": page,
@@ -146,10 +148,13 @@ def dispute_new(request: HttpRequest) -> HttpResponse:
                     ip=client_ip(request),
                 )
             except DomainError as exc:
-                _party_error(formset, exc) or show_error(form, exc)
+                if not _party_error(formset, exc):
+                    show_error(form, exc)
             else:
                 if result.created:
-                    messages.success(request, _("已登记矛盾纠纷 %(number)s。") % {"number": result.dispute.case.number})
+                    messages.success(
+                        request, _("已登记矛盾纠纷 %(number)s。") % {"number": result.dispute.case.number}
+                    )
                 return redirect("dispute-detail", dispute_id=result.dispute.pk)
     context = {
         "form": form,
@@ -157,7 +162,9 @@ def dispute_new(request: HttpRequest) -> HttpResponse:
         "idempotency_key": uuid.uuid4().hex,
         "tab": "new",
     }
-    return render(request, "disputes/dispute_new.html", context, status=422 if request.method == "POST" else 200)
+    return render(
+        request, "disputes/dispute_new.html", context, status=422 if request.method == "POST" else 200
+    )
 
 
 def _party_error(formset: Any, exc: DomainError) -> bool:
@@ -168,7 +175,7 @@ def _party_error(formset: Any, exc: DomainError) -> bool:
         return True
     if not name.startswith("parties."):
         return False
-    _p, index, field_name = (name.split(".") + ["", ""])[:3]
+    _p, index, field_name = ([*name.split("."), "", ""])[:3]
     filled = [f for f in formset.forms if f.has_changed() and f.cleaned_data.get("name")]
     if index.isdigit() and int(index) < len(filled):
         target = filled[int(index)]
@@ -188,16 +195,28 @@ def _departments_for(case: Any) -> list[tuple[int, str]]:
     return [(d.pk, d.name) for d in qs[:300]]
 
 
-def _action_form(request: HttpRequest, dispute: Dispute, action: str, data: Any = None, files: Any = None) -> DisputeActionForm:
+def _action_form(
+    request: HttpRequest, dispute: Dispute, action: str, data: Any = None, files: Any = None
+) -> DisputeActionForm:
     case = dispute.case
     mediators = []
     if action == "mediate":
-        mediators = [(m.pk, f"{m.name}（{m.body_name}）") for m in selectors.mediators_for_case(request.user, case)[:300]]
+        mediators = [
+            (m.pk, f"{m.name}（{m.body_name}）")
+            for m in selectors.mediators_for_case(request.user, case)[:300]
+        ]
     departments = _departments_for(case) if action in ("mediate", "transfer") else []
-    agreements = [(a.pk, a.number) for a in selectors.agreements(dispute)] if action in ("judicial_confirm", "followup") else []
+    agreements = (
+        [(a.pk, a.number) for a in selectors.agreements(dispute)]
+        if action in ("judicial_confirm", "followup")
+        else []
+    )
     initial: dict[str, Any] = {}
     if action == "assess_risk":
-        initial = {"risk_level": dispute.risk_level, "flags": [f.flag_type.code for f in selectors.active_flags(dispute)]}
+        initial = {
+            "risk_level": dispute.risk_level,
+            "flags": [f.flag_type.code for f in selectors.active_flags(dispute)],
+        }
     if action == "mediation_session":
         initial = {"held_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}
     if action == "judicial_confirm":
@@ -215,7 +234,9 @@ def _action_form(request: HttpRequest, dispute: Dispute, action: str, data: Any 
     )
 
 
-def _detail_context(request: HttpRequest, dispute: Dispute, forms: dict[str, DisputeActionForm] | None = None) -> dict[str, Any]:
+def _detail_context(
+    request: HttpRequest, dispute: Dispute, forms: dict[str, DisputeActionForm] | None = None
+) -> dict[str, Any]:
     case = dispute.case
     allowed = selectors.dispute_actions_for(request.user, case)
     offered = [a for a in allowed if a in PAGE_ACTIONS]
@@ -294,14 +315,20 @@ def dispute_action(request: HttpRequest, dispute_id: int, action: str) -> HttpRe
                 raise Http404 from exc
             show_error(form, exc)
         else:
-            messages.success(request, _("已%(action)s：%(number)s") % {"action": action_label(action), "number": dispute.case.number})
+            messages.success(
+                request,
+                _("已%(action)s：%(number)s")
+                % {"action": action_label(action), "number": dispute.case.number},
+            )
             return redirect("dispute-detail", dispute_id=dispute.pk)
     dispute = selectors.dispute_detail(request.user, dispute_id)
     if action not in selectors.dispute_actions_for(request.user, dispute.case):
         # the action's panel is not on the page (any more): say why at the top
         for error in form.non_field_errors():
-            messages.error(request, error)
-    response = render(request, "disputes/dispute_detail.html", _detail_context(request, dispute, {action: form}))
+            messages.error(request, str(error))
+    response = render(
+        request, "disputes/dispute_detail.html", _detail_context(request, dispute, {action: form})
+    )
     response.status_code = 422
     return response
 
@@ -321,7 +348,11 @@ def party_add(request: HttpRequest, dispute_id: int) -> HttpResponse:
         else:
             messages.success(request, _("已添加当事人。"))
     else:
-        messages.error(request, _("当事人信息不完整：%(e)s") % {"e": "；".join(str(e) for errs in form.errors.values() for e in errs)})
+        messages.error(
+            request,
+            _("当事人信息不完整：%(e)s")
+            % {"e": "；".join(str(e) for errs in form.errors.values() for e in errs)},
+        )
     return redirect("dispute-detail", dispute_id=dispute.pk)
 
 
@@ -383,7 +414,8 @@ def dispute_for_case(request: HttpRequest, case_id: int) -> HttpResponse:
         except DomainError as exc:
             if exc.status == 404:
                 raise Http404 from exc
-            _party_error(formset, exc) or show_error(form, exc)
+            if not _party_error(formset, exc):
+                show_error(form, exc)
         else:
             messages.success(request, _("已建立纠纷档案。"))
             return redirect("dispute-detail", dispute_id=dispute.pk)
@@ -400,7 +432,12 @@ def dispute_for_case(request: HttpRequest, case_id: int) -> HttpResponse:
 
 def _agreement(request: HttpRequest, dispute_id: int, agreement_id: int) -> MediationAgreement:
     dispute = selectors.dispute_detail(request.user, dispute_id)
-    return get_visible_or_404(request.user, MediationAgreement.objects.select_related("dispute__case"), pk=agreement_id, dispute_id=dispute.pk)
+    return get_visible_or_404(
+        request.user,
+        MediationAgreement.objects.select_related("dispute__case"),
+        pk=agreement_id,
+        dispute_id=dispute.pk,
+    )
 
 
 @login_required
@@ -408,8 +445,17 @@ def _agreement(request: HttpRequest, dispute_id: int, agreement_id: int) -> Medi
 def agreement_page(request: HttpRequest, dispute_id: int, agreement_id: int) -> HttpResponse:
     """The agreement as a clean A4 page (print with the browser)."""
     agreement = _agreement(request, dispute_id, agreement_id)
-    services.agreement_document_opened(actor=request.user, agreement=agreement, fmt="html", ip=client_ip(request))  # type: ignore[arg-type]
-    response = render(request, "disputes/agreement.html", {"doc": agreement_doc.document(agreement), "agreement": agreement, "dispute_id": dispute_id})
+    services.agreement_document_opened(
+        actor=request.user,  # type: ignore[arg-type]
+        agreement=agreement,
+        fmt="html",
+        ip=client_ip(request),
+    )
+    response = render(
+        request,
+        "disputes/agreement.html",
+        {"doc": agreement_doc.document(agreement), "agreement": agreement, "dispute_id": dispute_id},
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -421,8 +467,18 @@ def agreement_pdf(request: HttpRequest, dispute_id: int, agreement_id: int) -> H
     try:
         content = agreement_doc.agreement_pdf(agreement)
     except agreement_doc.PdfFontMissing as exc:
-        return render(request, "disputes/pdf_unavailable.html", {"message": exc.message, "dispute_id": dispute_id}, status=503)
-    services.agreement_document_opened(actor=request.user, agreement=agreement, fmt="pdf", ip=client_ip(request))  # type: ignore[arg-type]
+        return render(
+            request,
+            "disputes/pdf_unavailable.html",
+            {"message": exc.message, "dispute_id": dispute_id},
+            status=503,
+        )
+    services.agreement_document_opened(
+        actor=request.user,  # type: ignore[arg-type]
+        agreement=agreement,
+        fmt="pdf",
+        ip=client_ip(request),
+    )
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="agreement-{agreement.pk}.pdf"'
     response["Cache-Control"] = "no-store"
@@ -433,14 +489,21 @@ def agreement_pdf(request: HttpRequest, dispute_id: int, agreement_id: int) -> H
 
 
 def _mediator_departments(user: Any) -> list[tuple[int, str]]:
-    return [(d.pk, d.name) for d in visible_to(user, Department, Perm.ORG_VIEW).filter(is_active=True).order_by("region_path", "name")[:300]]
+    return [
+        (d.pk, d.name)
+        for d in visible_to(user, Department, Perm.ORG_VIEW)
+        .filter(is_active=True)
+        .order_by("region_path", "name")[:300]
+    ]
 
 
 @login_required
 @require_GET
 def mediator_list(request: HttpRequest) -> HttpResponse:
     _require_case_staff(request)
-    qs = selectors.mediator_list(request.user, region=request.GET.get("region") or None, text=request.GET.get("q") or None)
+    qs = selectors.mediator_list(
+        request.user, region=request.GET.get("region") or None, text=request.GET.get("q") or None
+    )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(m, selectors.mediator_success_rate(m)) for m in page.object_list]
     return render(
@@ -461,7 +524,9 @@ def mediator_list(request: HttpRequest) -> HttpResponse:
 def mediator_new(request: HttpRequest) -> HttpResponse:
     if not user_can_anywhere(request.user, Perm.CASE_DISPATCH):
         raise Http404
-    form = MediatorForm(request.POST or None, departments=_mediator_departments(request.user), initial={"is_active": True})
+    form = MediatorForm(
+        request.POST or None, departments=_mediator_departments(request.user), initial={"is_active": True}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             mediator = services.mediator_create(actor=request.user, data=form.to_input())  # type: ignore[arg-type]
@@ -470,7 +535,12 @@ def mediator_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("已登记调解员 %(name)s。") % {"name": mediator.name})
             return redirect("mediator-detail", mediator_id=mediator.pk)
-    return render(request, "disputes/mediator_form.html", {"form": form, "tab": "mediators"}, status=422 if request.method == "POST" else 200)
+    return render(
+        request,
+        "disputes/mediator_form.html",
+        {"form": form, "tab": "mediators"},
+        status=422 if request.method == "POST" else 200,
+    )
 
 
 @login_required
@@ -492,7 +562,9 @@ def mediator_detail(request: HttpRequest, mediator_id: int) -> HttpResponse:
             "phone": mediator.phone,
             "is_active": mediator.is_active,
         }
-        form = MediatorForm(request.POST or None, departments=_mediator_departments(request.user), initial=initial)
+        form = MediatorForm(
+            request.POST or None, departments=_mediator_departments(request.user), initial=initial
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 services.mediator_update(actor=request.user, mediator_id=mediator.pk, data=form.to_input())  # type: ignore[arg-type]
@@ -585,8 +657,12 @@ def screening_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "reports": reports,
             "completion": selectors.campaign_completion(reports),
             "villages": selectors.completion_by_village(reports),
-            "can_close": campaign.is_open and user_can(request.user, Perm.SCREENING_MANAGE, campaign.region_path),
-            "found": Dispute.objects.filter(screening_report__campaign=campaign, pk__in=selectors.visible_disputes(request.user).values("pk")).select_related("case", "dispute_type", "screening_report__grid"),
+            "can_close": campaign.is_open
+            and user_can(request.user, Perm.SCREENING_MANAGE, campaign.region_path),
+            "found": Dispute.objects.filter(
+                screening_report__campaign=campaign,
+                pk__in=selectors.visible_disputes(request.user).values("pk"),
+            ).select_related("case", "dispute_type", "screening_report__grid"),
             "tab": "screenings",
         },
     )
@@ -611,7 +687,9 @@ def screening_close(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_GET
 def screening_mobile(request: HttpRequest) -> HttpResponse:
     """A grid worker's open screenings, grid by grid (phone)."""
-    return render(request, "disputes/screening_mobile.html", {"reports": selectors.my_screening_reports(request.user)})
+    return render(
+        request, "disputes/screening_mobile.html", {"reports": selectors.my_screening_reports(request.user)}
+    )
 
 
 @login_required
@@ -658,7 +736,9 @@ def screening_grid(request: HttpRequest, campaign_id: int, grid_id: int) -> Http
                     idempotency_key=request.POST.get("idempotency_key") or None,
                     ip=client_ip(request),
                 )
-                messages.success(request, _("已登记纠纷 %(number)s。") % {"number": result.dispute.case.number})
+                messages.success(
+                    request, _("已登记纠纷 %(number)s。") % {"number": result.dispute.case.number}
+                )
                 return redirect("screening-grid", campaign_id=campaign_id, grid_id=grid_id)
         except DomainError as exc:
             if exc.status == 404:
@@ -666,7 +746,11 @@ def screening_grid(request: HttpRequest, campaign_id: int, grid_id: int) -> Http
             target = none_form if request.POST.get("form") == "none" else found_form
             show_error(target, exc)
         report = services.report_for(request.user, campaign_id, grid_id)
-    found = Dispute.objects.filter(screening_report=report).select_related("case", "dispute_type").order_by("-created_at")
+    found = (
+        Dispute.objects.filter(screening_report=report)
+        .select_related("case", "dispute_type")
+        .order_by("-created_at")
+    )
     return render(
         request,
         "disputes/screening_grid.html",
@@ -711,7 +795,9 @@ def stats(request: HttpRequest) -> HttpResponse:
         {
             "table": table,
             "month": f"{year}-{month:02d}",
-            "regions": selectors.stats_regions(request.user).exclude(level=RegionLevel.VILLAGE).order_by("path")[:300],
+            "regions": selectors.stats_regions(request.user)
+            .exclude(level=RegionLevel.VILLAGE)
+            .order_by("path")[:300],
             "children": region.children.exists(),
             "tab": "stats",
         },
@@ -728,7 +814,8 @@ def stats_export(request: HttpRequest) -> HttpResponse:
     from urllib.parse import quote
 
     response = HttpResponse(
-        exports.monthly_xlsx(table), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        exports.monthly_xlsx(table),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(exports.monthly_filename(table))}"
     return response

@@ -172,7 +172,9 @@ def _mediator(ctx: Ctx, value: Any, key: str) -> Mediator:
     if mediator is None:
         raise FieldError(key, _("调解员不存在或不在册。"), code="not_found")
     case = ctx.case
-    if not (is_within(case.region_path, mediator.region_path) or is_within(mediator.region_path, case.owner_path)):
+    if not (
+        is_within(case.region_path, mediator.region_path) or is_within(mediator.region_path, case.owner_path)
+    ):
         raise FieldError(
             key, _("调解员“%(name)s”不在本纠纷所在辖区。") % {"name": mediator.name}, code="out_of_scope"
         )
@@ -201,12 +203,15 @@ def h_mediate(ctx: Ctx) -> None:
         if department is None:
             raise FieldError("department_id", _("调解组织不存在或已停用。"), code="not_found")
     if department is None:
+        raise FieldError("department_id", _("主持调解员未关联调解组织，请指定调解组织。"), code="required")
+    if not (
+        is_within(department.region_path, case.owner_path)
+        or is_within(case.region_path, department.region_path)
+    ):
         raise FieldError(
-            "department_id", _("主持调解员未关联调解组织，请指定调解组织。"), code="required"
-        )
-    if not (is_within(department.region_path, case.owner_path) or is_within(case.region_path, department.region_path)):
-        raise FieldError(
-            "department_id", _("“%(name)s”不在本纠纷的辖区。") % {"name": department.name}, code="out_of_scope"
+            "department_id",
+            _("“%(name)s”不在本纠纷的辖区。") % {"name": department.name},
+            code="out_of_scope",
         )
     due = ds.datetime_of(data, "handle_due_at", label=_("调解期限"))
     if due is not None and due <= ctx.now:
@@ -299,7 +304,9 @@ def _require_parties(ctx: Ctx, dispute: Dispute) -> None:
         )
 
 
-def _issue_agreement(ctx: Ctx, dispute: Dispute, mediation: Mediation, *, partial: bool) -> MediationAgreement:
+def _issue_agreement(
+    ctx: Ctx, dispute: Dispute, mediation: Mediation, *, partial: bool
+) -> MediationAgreement:
     data = ctx.data
     facts = ds.text_of(data, "facts", label=_("纠纷主要事实"), max_length=5000, required=True)
     terms = ds.text_of(data, "terms", label=_("协议内容"), max_length=5000, required=True)
@@ -312,7 +319,9 @@ def _issue_agreement(ctx: Ctx, dispute: Dispute, mediation: Mediation, *, partia
             _("请先记录至少一次调解过程（调解记录）。"), code="no_session", current_state=ctx.case.state
         )
     _require_parties(ctx, dispute)
-    parties = [ds.party_clear(p) for p in Party.objects.filter(dispute=dispute).order_by("role", "sort_order", "pk")]
+    parties = [
+        ds.party_clear(p) for p in Party.objects.filter(dispute=dispute).order_by("role", "sort_order", "pk")
+    ]
     mediators = [mediation.lead_mediator, *mediation.participants.order_by("pk")]
     owner = Region.objects.get(pk=ctx.case.owner_region_id)
     agreement = MediationAgreement.objects.create(
@@ -352,7 +361,9 @@ def h_mediation_agree(ctx: Ctx) -> None:
     agreement = _issue_agreement(ctx, dispute, mediation, partial=False)
     _close_round(mediation, MediationOutcome.AGREEMENT, ctx.note, ctx.now)
     _conclude(dispute, case, Outcome.AGREEMENT, ctx.now)
-    _resolve_case(case, ctx.note or _("调解成功，达成协议（%(number)s）。") % {"number": agreement.number}, ctx.now)
+    _resolve_case(
+        case, ctx.note or _("调解成功，达成协议（%(number)s）。") % {"number": agreement.number}, ctx.now
+    )
     _notify_center_after(ctx, dispute, _("调解成功待反馈"), Perm.CASE_REPLY)
 
 
@@ -412,7 +423,11 @@ def h_transfer(ctx: Ctx) -> None:
         seq = (CaseAssignment.objects.filter(case=case).aggregate(m=Max("dispatch_seq"))["m"] or 0) + 1
         _release_assignments(case)
         CaseAssignment.objects.create(
-            case=case, department=receiving, role=AssignmentRole.LEAD, dispatch_seq=seq, region_path=case.region_path
+            case=case,
+            department=receiving,
+            role=AssignmentRole.LEAD,
+            dispatch_seq=seq,
+            region_path=case.region_path,
         )
         case.lead_department = receiving
     dispute.transfer_to = target
@@ -446,7 +461,11 @@ def _agreement(ctx: Ctx, dispute: Dispute, *, prefer_pending: bool = False) -> M
             raise FieldError("agreement_id", _("调解协议书不存在。"), code="not_found")
         return found
     if prefer_pending:
-        pending = qs.filter(performance__in=[Performance.PENDING, Performance.PARTIAL]).order_by("-signed_at", "-pk").first()
+        pending = (
+            qs.filter(performance__in=[Performance.PENDING, Performance.PARTIAL])
+            .order_by("-signed_at", "-pk")
+            .first()
+        )
         if pending is not None:
             return pending
     latest = qs.order_by("-signed_at", "-pk").first()
@@ -479,11 +498,11 @@ def h_judicial_confirm(ctx: Ctx) -> None:
     court = ds.text_of(ctx.data, "court", label=_("确认法院"), max_length=120) or agreement.judicial_court
     if not court:
         raise FieldError("court", _("请填写受理司法确认的人民法院。"), code="required")
-    ref = ds.text_of(ctx.data, "reference", label=_("司法确认文书号"), max_length=60) or agreement.judicial_ref
+    ref = (
+        ds.text_of(ctx.data, "reference", label=_("司法确认文书号"), max_length=60) or agreement.judicial_ref
+    )
     if status == JudicialStatus.APPLIED and ctx.now > agreement.signed_at + timedelta(days=APPLY_WITHIN_DAYS):
-        raise FieldError(
-            "status", _("司法确认应自调解协议生效之日起三十日内申请。"), code="too_late"
-        )
+        raise FieldError("status", _("司法确认应自调解协议生效之日起三十日内申请。"), code="too_late")
     previous = agreement.judicial_status
     agreement.judicial_status = status
     agreement.judicial_court = court
@@ -514,7 +533,10 @@ def h_followup(ctx: Ctx) -> None:
     performance = ds.choice_of(ctx.data, "performance", Performance, label=_("履行情况"))
     if performance == Performance.PENDING:
         raise FieldError("performance", _("请选择已履行、部分履行或未履行。"), code="invalid_choice")
-    ctx.event_data = {"agreement": {"id": agreement.pk, "number": agreement.number}, "performance": performance}
+    ctx.event_data = {
+        "agreement": {"id": agreement.pk, "number": agreement.number},
+        "performance": performance,
+    }
     if performance == Performance.PARTIAL:
         next_on = ds.date_of(ctx.data, "next_followup_on", label=_("下次回访日期"), required=True)
         assert next_on is not None
@@ -546,7 +568,9 @@ def h_reopen_dispute(ctx: Ctx) -> None:
             _("只有调解成功的纠纷可因协议未履行而重新启动。"), code="not_agreed", current_state=case.state
         )
     agreement = (
-        MediationAgreement.objects.filter(dispute=dispute, is_partial=False).order_by("-signed_at", "-pk").first()
+        MediationAgreement.objects.filter(dispute=dispute, is_partial=False)
+        .order_by("-signed_at", "-pk")
+        .first()
     )
     if agreement is None:
         raise Conflict(_("该纠纷没有调解协议书。"), code="no_agreement", current_state=case.state)
@@ -563,7 +587,10 @@ def h_reopen_dispute(ctx: Ctx) -> None:
     dispute.resolved_level = ""
     dispute.updated_at = ctx.now
     dispute.save()
-    ctx.event_data = {"agreement": {"id": agreement.pk, "number": agreement.number}, "previous_outcome": "agreement"}
+    ctx.event_data = {
+        "agreement": {"id": agreement.pk, "number": agreement.number},
+        "previous_outcome": "agreement",
+    }
     case.reopen_count += 1
     case.rating = ""
     case.rating_comment = ""

@@ -628,7 +628,9 @@ _NOTE_SETUP: dict[str, tuple[str, str, dict[str, Any]]] = {
 
 
 def test_note_setup_covers_every_note_required_action():
-    assert set(_NOTE_SETUP) == {t.action for t in TRANSITIONS if t.note_required}
+    # kind-specific actions (``t.kinds``) are covered by the tests of the app that owns the kind
+    # (zongzhi/disputes/tests/test_workflow_table.py)
+    assert set(_NOTE_SETUP) == {t.action for t in TRANSITIONS if t.note_required and not t.kinds}
 
 
 @pytest.mark.parametrize("action", sorted(_NOTE_SETUP))
@@ -722,5 +724,6 @@ def test_every_action_not_allowed_from_a_state_is_409_and_writes_nothing(world, 
 
 
 def test_table_covers_every_state():
-    sources = {s for t in TRANSITIONS for s in t.sources}
+    # the actions every kind has reach every open state (kind-specific ones may add to them)
+    sources = {s for t in TRANSITIONS if not t.kinds for s in t.sources}
     assert sources == set(CaseState.values) - {CaseState.ARCHIVED, CaseState.DECLINED}

@@ -65,7 +65,13 @@ class World:
         return fn(f"/api/v1{path}", body, content_type="application/json", **headers)
 
 
-def make_mediator(region: Region, name: str, department: Department | None, body: str = "peoples_committee", user: User | None = None) -> Mediator:
+def make_mediator(
+    region: Region,
+    name: str,
+    department: Department | None,
+    body: str = "peoples_committee",
+    user: User | None = None,
+) -> Mediator:
     return services.mediator_create(
         actor=None,
         data=services.MediatorInput(
@@ -160,7 +166,9 @@ def intake(actor: Any, village: Region, **over: Any) -> Dispute:
 
 
 def act(actor: Any, dispute: Dispute, action: str, note: str = "", **data: Any) -> Any:
-    return case_services.case_transition(actor=actor, case_id=dispute.case_id, action=action, note=note, data=data)
+    return case_services.case_transition(
+        actor=actor, case_id=dispute.case_id, action=action, note=note, data=data
+    )
 
 
 def agreed(world: World, *, deadline: dt.date | None = None, village: Region | None = None) -> Dispute:
@@ -168,9 +176,23 @@ def agreed(world: World, *, deadline: dt.date | None = None, village: Region | N
     village = village or world.r["A1a"]
     op = world.village_op
     dispute = intake(op, village)
-    mediator = world.mediator if village == world.r["A1a"] else make_mediator(village, "调解员", make_department(village, f"{village.name}人民调解委员会", "village_committee"))
+    mediator = (
+        world.mediator
+        if village == world.r["A1a"]
+        else make_mediator(
+            village, "调解员", make_department(village, f"{village.name}人民调解委员会", "village_committee")
+        )
+    )
     act(op, dispute, "mediate", mediation_type="elders", lead_mediator_id=mediator.pk, mediator_ids=[])
-    act(op, dispute, "mediation_session", "双方陈述意见，调解员释法说理。", held_at=timezone.now().isoformat(), place="甲一社区调解室", attendees="张三、李四、王调解")
+    act(
+        op,
+        dispute,
+        "mediation_session",
+        "双方陈述意见，调解员释法说理。",
+        held_at=timezone.now().isoformat(),
+        place="甲一社区调解室",
+        attendees="张三、李四、王调解",
+    )
     act(
         op,
         dispute,

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from tests.factories import make_department
 from zongzhi.cases.models import Case, CaseEvent
 from zongzhi.disputes.models import Dispute, MediationAgreement
 from zongzhi.notifications.models import Notification
-
-from tests.factories import make_department
 
 from .builders import ID_ZHANG, PHONE_ZHANG, World, make_mediator
 
@@ -67,7 +66,11 @@ def walk_in(world: World, **over: Any) -> dict[str, Any]:
 
 
 def mediate(world: World, d: dict[str, Any], user: Any = None, **over: Any) -> dict[str, Any]:
-    data = {"mediation_type": "elders", "lead_mediator_id": world.mediator.pk, "mediator_ids": [world.elder.pk, world.township_mediator.pk]}
+    data = {
+        "mediation_type": "elders",
+        "lead_mediator_id": world.mediator.pk,
+        "mediator_ids": [world.elder.pk, world.township_mediator.pk],
+    }
     data.update(over)
     return ok(act(world, user or world.village_op, d["id"], "mediate", **data))
 
@@ -87,7 +90,9 @@ def session(world: World, d: dict[str, Any], user: Any = None) -> dict[str, Any]
     )
 
 
-def agree(world: World, d: dict[str, Any], user: Any = None, deadline: dt.date | None = None) -> dict[str, Any]:
+def agree(
+    world: World, d: dict[str, Any], user: Any = None, deadline: dt.date | None = None
+) -> dict[str, Any]:
     return ok(
         act(
             world,
@@ -142,17 +147,44 @@ def test_walk_in_to_agreement_confirmation_and_followup_performed(world, django_
     assert d["mediations"][0]["outcome"] == "agreement"
 
     # judicial confirmation: applied, then confirmed
-    d = ok(act(world, world.mediator_user, d["id"], "judicial_confirm", status="applied", court="甲区人民法院"))
+    d = ok(
+        act(world, world.mediator_user, d["id"], "judicial_confirm", status="applied", court="甲区人民法院")
+    )
     assert d["agreements"][0]["judicial_status"] == "applied"
-    d = ok(act(world, world.mediator_user, d["id"], "judicial_confirm", status="confirmed", reference="（2026）浙0102民特12号"))
+    d = ok(
+        act(
+            world,
+            world.mediator_user,
+            d["id"],
+            "judicial_confirm",
+            status="confirmed",
+            reference="（2026）浙0102民特12号",
+        )
+    )
     assert d["agreements"][0]["judicial_status"] == "confirmed"
     assert d["agreements"][0]["judicial_ref"] == "（2026）浙0102民特12号"
     detail = error(act(world, world.mediator_user, d["id"], "judicial_confirm", status="applied"), 409)
     assert detail["code"] == "illegal_judicial_status"
 
     # the loop goes on: reply, rate, archive; the follow-up happens at the deadline
-    ok(world.api(world.village_op, "post", f"/cases/{d['case_id']}/actions/reply", {"note": "电话告知双方", "data": {"method": "phone"}}))
-    d = ok(act(world, world.village_op, d["id"], "followup", "双方确认已付款，防水已修复", performance="performed"))
+    ok(
+        world.api(
+            world.village_op,
+            "post",
+            f"/cases/{d['case_id']}/actions/reply",
+            {"note": "电话告知双方", "data": {"method": "phone"}},
+        )
+    )
+    d = ok(
+        act(
+            world,
+            world.village_op,
+            d["id"],
+            "followup",
+            "双方确认已付款，防水已修复",
+            performance="performed",
+        )
+    )
     assert d["agreements"][0]["performance"] == "performed" and d["state"] == "replied"
     detail = error(act(world, world.village_op, d["id"], "followup", performance="not_performed"), 409)
     assert detail["code"] == "followup_done"
@@ -181,8 +213,19 @@ def test_not_performed_reopens_the_dispute_even_when_archived(world):
     session(world, d)
     d = agree(world, d)
     case_id = d["case_id"]
-    ok(world.api(world.village_op, "post", f"/cases/{case_id}/actions/reply", {"note": "已告知", "data": {"method": "phone"}}))
-    ok(world.api(world.village_op, "post", f"/cases/{case_id}/actions/rate", {"data": {"rating": "satisfied"}}))
+    ok(
+        world.api(
+            world.village_op,
+            "post",
+            f"/cases/{case_id}/actions/reply",
+            {"note": "已告知", "data": {"method": "phone"}},
+        )
+    )
+    ok(
+        world.api(
+            world.village_op, "post", f"/cases/{case_id}/actions/rate", {"data": {"rating": "satisfied"}}
+        )
+    )
     ok(world.api(world.village_op, "post", f"/cases/{case_id}/actions/archive", {}))
     assert Case.objects.get(pk=case_id).state == "archived"
 
@@ -193,7 +236,9 @@ def test_not_performed_reopens_the_dispute_even_when_archived(world):
     reopen = d["timeline"][-1]
     assert (reopen["from_state"], reopen["to_state"], reopen["actor"]) == ("archived", "accepted", "系统")
     case = Case.objects.get(pk=case_id)
-    assert case.reopen_count == 1 and case.archived_at is None and case.rating == "" and case.stage == "dispatch"
+    assert (
+        case.reopen_count == 1 and case.archived_at is None and case.rating == "" and case.stage == "dispatch"
+    )
     assert d["agreements"][0]["performance"] == "not_performed"
     assert "mediate" in d["allowed_actions"] and "transfer" in d["allowed_actions"]
     # the center transfers it to the court for enforcement
@@ -211,7 +256,11 @@ def test_not_performed_reopens_the_dispute_even_when_archived(world):
         )
     )
     assert d["state"] == "resolved" and d["outcome"] == "transferred"
-    assert (d["receiving_body"], d["transfer_ref"], d["lead_department"]) == ("甲区人民法院", "（2026）浙0102执100号", "甲区人民法院")
+    assert (d["receiving_body"], d["transfer_ref"], d["lead_department"]) == (
+        "甲区人民法院",
+        "（2026）浙0102执100号",
+        "甲区人民法院",
+    )
 
 
 def test_manual_reopen_for_non_performance(world):
@@ -223,7 +272,9 @@ def test_manual_reopen_for_non_performance(world):
     d = ok(act(world, world.village_op, d["id"], "reopen_dispute", "申请人反映对方拒不履行"))
     assert d["state"] == "accepted" and d["agreements"][0]["performance"] == "not_performed"
     # a second round reaches a new agreement with its own number
-    d = mediate(world, d, mediation_type="court", lead_mediator_id=world.township_mediator.pk, mediator_ids=[])
+    d = mediate(
+        world, d, mediation_type="court", lead_mediator_id=world.township_mediator.pk, mediator_ids=[]
+    )
     assert d["lead_department"] == "甲一街道司法所" and d["mediations"][1]["round"] == 2
     session(world, d, user=world.village_op)
     d = agree(world, d, user=world.village_op)
@@ -329,7 +380,13 @@ def test_illegal_moves_are_409_and_write_nothing(world):
             world.village_op,
             "post",
             "/cases",
-            {"channel": "hotline", "kind": "event", "title": "路灯不亮", "description": "村口路灯不亮", "region_code": world.r["A1a"].code},
+            {
+                "channel": "hotline",
+                "kind": "event",
+                "title": "路灯不亮",
+                "description": "村口路灯不亮",
+                "region_code": world.r["A1a"].code,
+            },
         ),
         201,
     )
@@ -346,7 +403,9 @@ def test_illegal_moves_are_409_and_write_nothing(world):
 
 
 def test_bad_input_names_the_field(world):
-    detail = error(world.api(world.village_op, "post", "/disputes", body(world, dispute_type="nonsense")), 422)
+    detail = error(
+        world.api(world.village_op, "post", "/disputes", body(world, dispute_type="nonsense")), 422
+    )
     assert detail["field"] == "dispute_type"
     bad_id = body(world)
     bad_id["parties"][0]["id_number"] = ID_ZHANG[:-1] + "0"
@@ -363,18 +422,46 @@ def test_bad_input_names_the_field(world):
     detail = error(act(world, world.village_op, d["id"], "mediate", mediation_type="elders"), 422)
     assert detail["field"] == "lead_mediator_id"
     no_department = make_mediator(world.r["A1a"], "无单位调解员", None, body="elder")
-    detail = error(act(world, world.village_op, d["id"], "mediate", mediation_type="elders", lead_mediator_id=no_department.pk), 422)
+    detail = error(
+        act(
+            world,
+            world.village_op,
+            d["id"],
+            "mediate",
+            mediation_type="elders",
+            lead_mediator_id=no_department.pk,
+        ),
+        422,
+    )
     assert detail["field"] == "department_id"
-    outside = make_mediator(world.r["A1b"], "邻村调解员", make_department(world.r["A1b"], "甲一村人民调解委员会"))
-    detail = error(act(world, world.village_op, d["id"], "mediate", mediation_type="elders", lead_mediator_id=outside.pk), 422)
+    outside = make_mediator(
+        world.r["A1b"], "邻村调解员", make_department(world.r["A1b"], "甲一村人民调解委员会")
+    )
+    detail = error(
+        act(
+            world, world.village_op, d["id"], "mediate", mediation_type="elders", lead_mediator_id=outside.pk
+        ),
+        422,
+    )
     assert detail["field"] == "lead_mediator_id"
 
 
 def test_who_may_record_outcomes(world):
     d = mediate(world, walk_in(world), mediator_ids=[])
-    other_user = __import__("tests.factories", fromlist=["make_user"]).make_user("mediator", world.r["A1a"], username="med2")
+    other_user = __import__("tests.factories", fromlist=["make_user"]).make_user(
+        "mediator", world.r["A1a"], username="med2"
+    )
     make_mediator(world.r["A1a"], "另一调解员", world.committee, user=other_user)
-    res = act(world, other_user, d["id"], "mediation_session", "x", held_at=timezone.now().isoformat(), place="p", attendees="a")
+    res = act(
+        world,
+        other_user,
+        d["id"],
+        "mediation_session",
+        "x",
+        held_at=timezone.now().isoformat(),
+        place="p",
+        attendees="a",
+    )
     assert error(res, 403)["code"] == "forbidden"  # not a mediator of this round
     res = act(world, world.grid_worker, d["id"], "assess_risk", risk_level="high")
     assert res.status_code == 403  # grid workers do not mediate
@@ -390,7 +477,9 @@ def test_high_risk_suggests_escalation_and_warns_the_township(world, django_capt
         d = walk_in(world, risk_level="high", flags=["threat", "prior_violence"])
     advice = d["escalation_advice"]
     assert advice["suggested"] and advice["target_level"] == "township"
-    assert Notification.objects.filter(user=world.township_op, title__startswith="高风险矛盾纠纷预警").exists()
+    assert Notification.objects.filter(
+        user=world.township_op, title__startswith="高风险矛盾纠纷预警"
+    ).exists()
     # the owning center escalates, with the reason; the township accepts and mediates at its level
     d = ok(act(world, world.village_op, d["id"], "escalate", "当事人扬言报复，村级难以化解"))
     assert d["state"] == "reported" and d["owner_region_code"] == world.r["A1"].code
@@ -398,7 +487,14 @@ def test_high_risk_suggests_escalation_and_warns_the_township(world, django_capt
     assert d["escalations"][0]["to_region"] == world.r["A1"].code
     assert not d["escalation_advice"]["suggested"]
     ok(world.api(world.township_op, "post", f"/cases/{d['case_id']}/actions/accept", {}))
-    d = mediate(world, d, user=world.township_op, mediation_type="police", lead_mediator_id=world.township_mediator.pk, mediator_ids=[])
+    d = mediate(
+        world,
+        d,
+        user=world.township_op,
+        mediation_type="police",
+        lead_mediator_id=world.township_mediator.pk,
+        mediator_ids=[],
+    )
     session(world, d, user=world.township_op)
     d = agree(world, d, user=world.township_op)
     assert d["resolved_level"] == "township"
@@ -419,7 +515,9 @@ def test_idempotent_intake(world):
 
 def test_update_and_parties(world):
     d = walk_in(world)
-    d = ok(world.api(world.village_op, "patch", f"/disputes/{d['id']}", {"people_count": 40, "amount": "100000"}))
+    d = ok(
+        world.api(world.village_op, "patch", f"/disputes/{d['id']}", {"people_count": 40, "amount": "100000"})
+    )
     assert d["scale"] == "mass" and d["people_count"] == 40 and d["amount"] == "100000.00"
     assert d["escalation_advice"]["suggested"]  # a mass dispute belongs with the county
     party = ok(
@@ -427,13 +525,56 @@ def test_update_and_parties(world):
             world.village_op,
             "post",
             f"/disputes/{d['id']}/parties",
-            {"role": "respondent", "kind": "organization", "name": "某物业服务有限公司", "id_number": "91330100MA2KXXXX1Y", "representative": "王经理"},
+            {
+                "role": "respondent",
+                "kind": "organization",
+                "name": "某物业服务有限公司",
+                "id_number": "91330100MA2KXXXX1Y",
+                "representative": "王经理",
+            },
         ),
         201,
     )
     assert party["name"] == "某物业服务有限公司" and party["id_type"] == "统一社会信用代码"
-    clear = ok(world.api(world.village_op, "post", f"/disputes/{d['id']}/parties/{d['parties'][0]['id']}/reveal", {"reason": "调解需要联系当事人"}))
+    clear = ok(
+        world.api(
+            world.village_op,
+            "post",
+            f"/disputes/{d['id']}/parties/{d['parties'][0]['id']}/reveal",
+            {"reason": "调解需要联系当事人"},
+        )
+    )
     assert clear["phone"] == PHONE_ZHANG and clear["id_number"] == ID_ZHANG
     from zongzhi.core.models import AuditLog
 
     assert AuditLog.objects.filter(action="disputes.party_reveal", data__reason="调解需要联系当事人").exists()
+
+
+def test_a_session_keeps_its_attachments(world):
+    import base64
+
+    from zongzhi.cases.models import CaseAttachment
+
+    d = mediate(world, walk_in(world))
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    res = world.api(
+        world.mediator_user,
+        "post",
+        f"/disputes/{d['id']}/actions/mediation_session",
+        {
+            "note": "双方在调解笔录上签字。",
+            "data": {
+                "held_at": timezone.now().isoformat(),
+                "place": "甲一社区调解室",
+                "attendees": "张三、李四、王调解",
+            },
+            "attachments": [{"name": "调解笔录.png", "content_base64": base64.b64encode(png).decode()}],
+        },
+    )
+    d = ok(res)
+    s = d["mediations"][0]["sessions"][0]
+    assert (s["place"], s["attendees"]) == ("甲一社区调解室", "张三、李四、王调解")
+    attachment = CaseAttachment.objects.get(case_id=d["case_id"])
+    assert s["attachment_ids"] == [attachment.pk] and attachment.original_name == "调解笔录.png"
+    assert attachment.event_seq == d["timeline"][-1]["seq"]
+    assert d["timeline"][-1]["action"] == "mediation_session"

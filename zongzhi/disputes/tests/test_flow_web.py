@@ -132,9 +132,18 @@ def test_walk_in_to_agreement_confirmation_and_followup_through_the_pages(world)
     pdf = c.get(f"/disputes/{dispute.pk}/agreements/{agreement.pk}/pdf/")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
 
-    res = post_action(world, world.mediator_user, dispute, "judicial_confirm", status="applied", court="甲区人民法院")
+    res = post_action(
+        world, world.mediator_user, dispute, "judicial_confirm", status="applied", court="甲区人民法院"
+    )
     assert res.status_code == 302, res.content.decode()[:3000]
-    res = post_action(world, world.mediator_user, dispute, "judicial_confirm", status="confirmed", reference="（2026）浙0102民特1号")
+    res = post_action(
+        world,
+        world.mediator_user,
+        dispute,
+        "judicial_confirm",
+        status="confirmed",
+        reference="（2026）浙0102民特1号",
+    )
     assert res.status_code == 302
     res = post_action(world, world.village_op, dispute, "reply", method="phone", note="电话告知双方")
     assert res.status_code == 302
@@ -149,8 +158,18 @@ def test_walk_in_to_agreement_confirmation_and_followup_through_the_pages(world)
 def test_not_performed_reopens_through_the_page(world):
     dispute = web_intake(world)
     web_mediate_and_session(world, dispute)
-    post_action(world, world.mediator_user, dispute, "mediation_agree", facts="f", terms="t", performance_deadline=(timezone.localdate() + dt.timedelta(days=3)).isoformat())
-    res = post_action(world, world.village_op, dispute, "followup", performance="not_performed", note="对方拒不付款")
+    post_action(
+        world,
+        world.mediator_user,
+        dispute,
+        "mediation_agree",
+        facts="f",
+        terms="t",
+        performance_deadline=(timezone.localdate() + dt.timedelta(days=3)).isoformat(),
+    )
+    res = post_action(
+        world, world.village_op, dispute, "followup", performance="not_performed", note="对方拒不付款"
+    )
     assert res.status_code == 302
     dispute.refresh_from_db()
     assert dispute.case.state == "accepted" and dispute.outcome == "" and dispute.case.reopen_count == 1
@@ -165,7 +184,15 @@ def test_failure_then_transfer_and_withdrawal_through_the_pages(world):
     assert res.status_code == 422 and "请填写" in res.content.decode()  # the reason is required
     res = post_action(world, world.mediator_user, dispute, "mediation_fail", note="被申请人拒绝调解")
     assert res.status_code == 302
-    res = post_action(world, world.village_op, dispute, "transfer", transfer_to="litigation", receiving_body="", note="引导诉讼")
+    res = post_action(
+        world,
+        world.village_op,
+        dispute,
+        "transfer",
+        transfer_to="litigation",
+        receiving_body="",
+        note="引导诉讼",
+    )
     assert res.status_code == 422 and "请填写接收单位" in res.content.decode()
     res = post_action(
         world,
@@ -218,7 +245,11 @@ def test_complete_the_record_of_a_hotline_dispute(world):
     case = case_services.case_report(
         actor=world.village_op,
         data=case_services.ReportInput(
-            channel="hotline", kind="dispute", title="噪音纠纷", description="邻居夜间噪音", region_code=world.r["A1a"].code
+            channel="hotline",
+            kind="dispute",
+            title="噪音纠纷",
+            description="邻居夜间噪音",
+            region_code=world.r["A1a"].code,
         ),
     ).case
     c = world.client(world.village_op)
