@@ -4,7 +4,7 @@
                                                   [--workers N] [--skip-big]
 
 PostgreSQL only (the import also runs on SQLite — the tests cover it — but the targets are about
-PostgreSQL and ``COPY``). Uses its own database ``zz_bench_people`` on 127.0.0.1:5432 (user
+PostgreSQL and ``COPY``). Uses its own database ``zz_people_bench`` on 127.0.0.1:5432 (user
 postgres) with ``jit = off``, recreated at the start and dropped at the end.
 
 Rows are residents (the heaviest kind: 3 SM4-GCM ciphertexts, 3 HMAC-SM3 blind indexes and the
@@ -21,7 +21,8 @@ Targets, each printed as a ratio against its baseline from the same run:
    loop over its rows, nothing else). The file is written the way Excel writes one: strings in the
    shared-string table, so the reader's spill-to-disk path is exercised.
 3. Peak memory of the ``--rows`` import ≤ 1.2 × that of the ``--small`` import: peak RSS of the
-   importing process (``ru_maxrss`` of a fresh subprocess), and of its worker processes.
+   importing process (``ru_maxrss`` of a fresh subprocess), and the peak of its worker processes'
+   summed RSS (polled from ``/proc``).
 
 Not part of the test run; prints figures only.
 """
@@ -43,7 +44,7 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 WORK_DIR = BASE_DIR / "var" / "bench" / "people"
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_DB = "zz_bench_people"
+PG_DB = "zz_people_bench"
 PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
 COPY_BATCH = 50_000
 
@@ -80,6 +81,54 @@ def _setup_django() -> None:
 # --- the child: one import (or one bare read) in a fresh process -------------------------------------
 
 
+def _descendants_rss_mb(root: int) -> float:
+    """Summed resident memory (MB) of the processes below ``root`` (the import's workers, which
+    the forkserver starts: ``RUSAGE_CHILDREN`` does not see them)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(entry.name)] = int(stat[1])
+            rss[int(entry.name)] = int(stat[21]) * resource.getpagesize()
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        for child_pid, parent in parents.items():
+            if parent == pid:
+                total += rss.get(child_pid, 0)
+                todo.append(child_pid)
+    return total / 1024 / 1024
+
+
+class _WorkerMemory:
+    """Polls the workers' summed RSS every 0.2 s and keeps the peak."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, _descendants_rss_mb(me))
+
+    def __enter__(self) -> _WorkerMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def child(args: argparse.Namespace) -> int:
     _setup_django()
     from django.db import connection
@@ -101,14 +150,14 @@ def child(args: argparse.Namespace) -> int:
         with connection.cursor() as cur:
             cur.execute("SET jit = off")
         user = User.objects.get(username="bench_importer")
-        with path.open("rb") as fh:
+        with path.open("rb") as fh, _WorkerMemory() as workers_memory:
             report = import_table(
                 actor=user, entity="resident", fh=fh, filename=path.name, workers=args.workers
             )
         out = report.counts()
+        out["workers_peak_mb"] = workers_memory.peak
     out["seconds"] = time.monotonic() - started
     out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out["workers_maxrss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print("RESULT " + json.dumps(out))
     return 0
 
@@ -301,7 +350,7 @@ def raw_copy(path: Path) -> tuple[float, int]:
 
 
 def _mb(result: dict[str, Any]) -> str:
-    return f"{result['maxrss_mb']:,.0f} MB (workers {result['workers_maxrss_mb']:,.0f} MB)"
+    return f"{result['maxrss_mb']:,.0f} MB (workers together {result.get('workers_peak_mb', 0):,.0f} MB)"
 
 
 def main() -> int:
@@ -404,9 +453,14 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"ratio CSV import / raw COPY at {args.rows:,} rows: {raw_big_s / big['seconds']:.3f}")
         print(
             f"TARGET peak RSS {args.rows:,} / {args.small:,} rows: {big['maxrss_mb']:,.0f} / {small_mem['maxrss_mb']:,.0f} MB"
-            f" = {big['maxrss_mb'] / small_mem['maxrss_mb']:.2f}  (target ≤ 1.2; workers"
-            f" {big['workers_maxrss_mb']:,.0f} / {small_mem['workers_maxrss_mb']:,.0f} MB)"
+            f" = {big['maxrss_mb'] / small_mem['maxrss_mb']:.2f}  (target ≤ 1.2)"
         )
+        if small_mem["workers_peak_mb"]:
+            print(
+                f"TARGET peak RSS of the workers together {args.rows:,} / {args.small:,} rows:"
+                f" {big['workers_peak_mb']:,.0f} / {small_mem['workers_peak_mb']:,.0f} MB"
+                f" = {big['workers_peak_mb'] / small_mem['workers_peak_mb']:.2f}  (target ≤ 1.2)"
+            )
     connection.close()
     print(f"total {time.monotonic() - started:.0f} s")
     return 0

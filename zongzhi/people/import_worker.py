@@ -20,21 +20,25 @@ def init() -> None:
 
 def clean_rows(entity: str, today: dt.date, inputs: list[Any]) -> list[Any]:
     """``clean_*`` of every input (``None`` stays ``None``): the column values, or ``(field,
-    message)`` when the row is bad."""
+    message)`` when the row is bad. The values of the whole list are sealed at once at the end
+    (``sealing.BatchSealer``)."""
     from zongzhi.core.errors import FieldError
 
     from .imports import entity_spec
+    from .sealing import BatchSealer
 
     spec = entity_spec(entity)
     clean = spec.clean
     resident = entity == "resident"
+    sealer = BatchSealer()
     out: list[Any] = []
     for data in inputs:
         if data is None:
             out.append(None)
             continue
         try:
-            out.append(clean(data, today=today) if resident else clean(data))
+            out.append(clean(data, today=today, sealer=sealer) if resident else clean(data, sealer=sealer))
         except FieldError as exc:
             out.append((exc.field, str(exc.message)))
-    return out
+    sealer.seal_pending()
+    return [sealer.resolve(r) if isinstance(r, dict) else r for r in out]

@@ -744,16 +744,19 @@ class _Writer:
 
     def seen(self, keys: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
+        if self.pg:
+            # the driver's own cursor binds the list as one array parameter (no client-side quoting)
+            connection.ensure_connection()
+            with connection.connection.cursor() as raw:
+                raw.execute(f"SELECT k, row_no FROM {self.keys_table} WHERE k = ANY(%s)", [keys])  # noqa: S608 - identifiers are ours
+                found.update(raw.fetchall())
+            return found
         with connection.cursor() as cur:
-            if self.pg:
-                cur.execute(f"SELECT k, row_no FROM {self.keys_table} WHERE k = ANY(%s)", [keys])  # noqa: S608 - identifiers are ours
+            for start in range(0, len(keys), 900):
+                part = keys[start : start + 900]
+                marks = ",".join(["%s"] * len(part))
+                cur.execute(f"SELECT k, row_no FROM {self.keys_table} WHERE k IN ({marks})", part)  # noqa: S608 - identifiers are ours
                 found.update(cur.fetchall())
-            else:
-                for start in range(0, len(keys), 900):
-                    part = keys[start : start + 900]
-                    marks = ",".join(["%s"] * len(part))
-                    cur.execute(f"SELECT k, row_no FROM {self.keys_table} WHERE k IN ({marks})", part)  # noqa: S608 - identifiers are ours
-                    found.update(cur.fetchall())
         return found
 
     def remember(self, pairs: list[tuple[str, int]]) -> None:
@@ -775,12 +778,13 @@ class _Writer:
         manager = self.model._default_manager
         if self.spec is RESIDENT and self.pg:
             # one indexed lookup for the whole batch (the ORM's IN list costs more than the query)
-            with connection.cursor() as cur:
-                cur.execute(
+            connection.ensure_connection()
+            with connection.connection.cursor() as raw:
+                raw.execute(
                     f"SELECT id_number_index, id, region_path FROM {self.qn(self.table)} WHERE id_number_index = ANY(%s)",  # noqa: S608 - identifiers are ours
                     [[r.key for r in rows]],
                 )
-                return {key: (pk, path) for key, pk, path in cur.fetchall()}
+                return {key: (pk, path) for key, pk, path in raw.fetchall()}
         for start in range(0, len(rows), 500):
             part = rows[start : start + 500]
             if self.spec is RESIDENT:

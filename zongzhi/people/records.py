@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from zongzhi.core.errors import FieldError
 
@@ -29,7 +30,7 @@ from .models import (
     ResidentType,
     Sex,
 )
-from .sealing import seal_id_number, seal_name, seal_phone
+from .sealing import Sealer, seal, seal_id_number, seal_name, seal_phone
 from .validators import (
     ValidationProblem,
     normalise_address_key,
@@ -45,13 +46,23 @@ def _problem(field: str, exc: ValidationProblem) -> FieldError:
     return FieldError(field, exc.message, code=exc.code)
 
 
-def _choice(field: str, value: str, choices: type[Any], label: str) -> str:
-    if value not in choices.values:
+_VALUES: dict[Any, frozenset[str]] = {}
+
+
+def _values_of(choices: Any) -> frozenset[str]:
+    values = _VALUES.get(choices)
+    if values is None:
+        values = _VALUES[choices] = frozenset(choices.values)
+    return values
+
+
+def _choice(field: str, value: str, choices: type[Any], label: Any) -> str:
+    if value not in _values_of(choices):
         raise FieldError(field, _("{label}的取值无效。").format(label=label), code="invalid_choice")
     return value
 
 
-def _text(field: str, value: str | None, max_length: int, label: str, *, required: bool = False) -> str:
+def _text(field: str, value: str | None, max_length: int, label: Any, *, required: bool = False) -> str:
     text = (value or "").strip()
     if required and not text:
         raise FieldError(field, _("请填写{label}。").format(label=label), code="required")
@@ -80,17 +91,19 @@ class ResidentInput:
     notes: str = ""
 
 
-def clean_resident(data: ResidentInput, *, today: dt.date | None = None) -> dict[str, Any]:
+def clean_resident(
+    data: ResidentInput, *, today: dt.date | None = None, sealer: Sealer = seal
+) -> dict[str, Any]:
     """Validated, derived and sealed column values of a resident (without location and times).
 
     A citizen ID (``id_card``) is checked against GB 11643 (shape, birth date, check digit); birth
     date and sex come from it, and a birth date or sex given that contradicts it is an error."""
-    id_type = _choice("id_type", data.id_type or IdType.ID_CARD, IdType, str(_("证件类型")))
+    id_type = _choice("id_type", data.id_type or IdType.ID_CARD, IdType, gettext_lazy("证件类型"))
     try:
         number = validate_id_number(id_type, data.id_number)
     except ValidationProblem as exc:
         raise _problem("id_number", exc) from None
-    name = _text("name", data.name, 60, str(_("姓名")), required=True)
+    name = _text("name", data.name, 60, gettext_lazy("姓名"), required=True)
     sex = data.sex or ""
     birth = data.birth_date
     if id_type == IdType.ID_CARD:
@@ -100,9 +113,9 @@ def clean_resident(data: ResidentInput, *, today: dt.date | None = None) -> dict
         if sex and sex != Sex.UNKNOWN and sex != info.sex:
             raise FieldError("sex", _("性别与身份证号码不一致。"), code="id_mismatch")
         sex, birth = info.sex, info.birth_date
-    sex = _choice("sex", sex or Sex.UNKNOWN, Sex, str(_("性别")))
+    sex = _choice("sex", sex or Sex.UNKNOWN, Sex, gettext_lazy("性别"))
     resident_type = _choice(
-        "resident_type", data.resident_type or ResidentType.REGISTERED, ResidentType, str(_("人口类型"))
+        "resident_type", data.resident_type or ResidentType.REGISTERED, ResidentType, gettext_lazy("人口类型")
     )
     phone = ""
     if (data.phone or "").strip():
@@ -110,9 +123,9 @@ def clean_resident(data: ResidentInput, *, today: dt.date | None = None) -> dict
             phone = validate_phone(data.phone)
         except ValidationProblem as exc:
             raise _problem("phone", exc) from None
-    sealed_id = seal_id_number(number)
-    sealed_name = seal_name(name)
-    sealed_phone = seal_phone(phone)
+    sealed_id = seal_id_number(number, sealer)
+    sealed_name = seal_name(name, sealer)
+    sealed_phone = seal_phone(phone, sealer)
     return {
         "id_type": id_type,
         "id_number_enc": sealed_id.enc,
@@ -121,14 +134,16 @@ def clean_resident(data: ResidentInput, *, today: dt.date | None = None) -> dict
         "name_index": sealed_name.index,
         "sex": sex,
         "birth_date": birth,
-        "ethnicity": _text("ethnicity", data.ethnicity, 20, str(_("民族"))),
+        "ethnicity": _text("ethnicity", data.ethnicity, 20, gettext_lazy("民族")),
         "phone_enc": sealed_phone.enc,
         "phone_index": sealed_phone.index,
-        "household_address": _text("household_address", data.household_address, 200, str(_("户籍地址"))),
-        "current_address": _text("current_address", data.current_address, 200, str(_("现住地址"))),
+        "household_address": _text(
+            "household_address", data.household_address, 200, gettext_lazy("户籍地址")
+        ),
+        "current_address": _text("current_address", data.current_address, 200, gettext_lazy("现住地址")),
         "resident_type": resident_type,
-        "employment": _text("employment", data.employment, 120, str(_("就业情况"))),
-        "notes": _text("notes", data.notes, 2000, str(_("备注"))),
+        "employment": _text("employment", data.employment, 120, gettext_lazy("就业情况")),
+        "notes": _text("notes", data.notes, 2000, gettext_lazy("备注")),
         "key_id": sealed_id.key_id,
     }
 
@@ -171,11 +186,11 @@ class HouseInput:
     notes: str = ""
 
 
-def clean_house(data: HouseInput) -> dict[str, Any]:
-    address = _text("address", data.address, 200, str(_("地址")), required=True)
-    building = _text("building", data.building, 20, str(_("楼栋")))
-    unit = _text("unit", data.unit, 20, str(_("单元")))
-    room = _text("room", data.room, 20, str(_("房号")))
+def clean_house(data: HouseInput, *, sealer: Sealer = seal) -> dict[str, Any]:
+    address = _text("address", data.address, 200, gettext_lazy("地址"), required=True)
+    building = _text("building", data.building, 20, gettext_lazy("楼栋"))
+    unit = _text("unit", data.unit, 20, gettext_lazy("单元"))
+    room = _text("room", data.room, 20, gettext_lazy("房号"))
     phone = ""
     if (data.owner_phone or "").strip():
         try:
@@ -184,21 +199,21 @@ def clean_house(data: HouseInput) -> dict[str, Any]:
             raise _problem("owner_phone", exc) from None
     if data.area_m2 is not None and data.area_m2 < 0:
         raise FieldError("area_m2", _("面积不能为负数。"), code="out_of_range")
-    sealed = seal_phone(phone)
+    sealed = seal_phone(phone, sealer)
     return {
         "address": address,
         "building": building,
         "unit": unit,
         "room": room,
         "address_key": normalise_address_key(address, building, unit, room),
-        "use": _choice("use", data.use or HouseUse.OWN, HouseUse, str(_("房屋用途"))),
-        "owner_name": _text("owner_name", data.owner_name, 60, str(_("房主"))),
+        "use": _choice("use", data.use or HouseUse.OWN, HouseUse, gettext_lazy("房屋用途")),
+        "owner_name": _text("owner_name", data.owner_name, 60, gettext_lazy("房主")),
         "owner_phone_enc": sealed.enc,
         "owner_phone_index": sealed.index,
         "area_m2": data.area_m2,
         "lon": data.lon,
         "lat": data.lat,
-        "notes": _text("notes", data.notes, 2000, str(_("备注"))),
+        "notes": _text("notes", data.notes, 2000, gettext_lazy("备注")),
         "key_id": sealed.key_id,
     }
 
@@ -221,28 +236,28 @@ class PlaceInput:
     notes: str = ""
 
 
-def clean_place(data: PlaceInput) -> dict[str, Any]:
-    name = _text("name", data.name, 120, str(_("场所名称")), required=True)
-    address = _text("address", data.address, 200, str(_("地址")), required=True)
+def clean_place(data: PlaceInput, *, sealer: Sealer = seal) -> dict[str, Any]:
+    name = _text("name", data.name, 120, gettext_lazy("场所名称"), required=True)
+    address = _text("address", data.address, 200, gettext_lazy("地址"), required=True)
     phone = ""
     if (data.contact_phone or "").strip():
         try:
             phone = validate_phone(data.contact_phone)
         except ValidationProblem as exc:
             raise _problem("contact_phone", exc) from None
-    sealed = seal_phone(phone)
+    sealed = seal_phone(phone, sealer)
     return {
         "name": name,
         "address": address,
         "place_key": normalise_place_key(name, address),
-        "kind": _choice("kind", data.kind or PlaceKind.OTHER, PlaceKind, str(_("场所类型"))),
-        "contact_name": _text("contact_name", data.contact_name, 60, str(_("负责人"))),
+        "kind": _choice("kind", data.kind or PlaceKind.OTHER, PlaceKind, gettext_lazy("场所类型")),
+        "contact_name": _text("contact_name", data.contact_name, 60, gettext_lazy("负责人")),
         "contact_phone_enc": sealed.enc,
         "contact_phone_index": sealed.index,
         "is_key": bool(data.is_key),
         "lon": data.lon,
         "lat": data.lat,
-        "notes": _text("notes", data.notes, 2000, str(_("备注"))),
+        "notes": _text("notes", data.notes, 2000, gettext_lazy("备注")),
         "key_id": sealed.key_id,
     }
 
@@ -267,8 +282,8 @@ class OrganizationInput:
     notes: str = ""
 
 
-def clean_organization(data: OrganizationInput) -> dict[str, Any]:
-    name = _text("name", data.name, 150, str(_("组织名称")), required=True)
+def clean_organization(data: OrganizationInput, *, sealer: Sealer = seal) -> dict[str, Any]:
+    name = _text("name", data.name, 150, gettext_lazy("组织名称"), required=True)
     code = ""
     if (data.credit_code or "").strip():
         try:
@@ -283,22 +298,24 @@ def clean_organization(data: OrganizationInput) -> dict[str, Any]:
             raise _problem("contact_phone", exc) from None
     if data.employees is not None and data.employees < 0:
         raise FieldError("employees", _("从业人数不能为负数。"), code="out_of_range")
-    sealed = seal_phone(phone)
+    sealed = seal_phone(phone, sealer)
     return {
         "name": name,
-        "kind": _choice("kind", data.kind or OrganizationKind.OTHER, OrganizationKind, str(_("组织类型"))),
+        "kind": _choice(
+            "kind", data.kind or OrganizationKind.OTHER, OrganizationKind, gettext_lazy("组织类型")
+        ),
         "credit_code": code,
         "legal_representative": _text(
-            "legal_representative", data.legal_representative, 60, str(_("法定代表人"))
+            "legal_representative", data.legal_representative, 60, gettext_lazy("法定代表人")
         ),
         "contact_phone_enc": sealed.enc,
         "contact_phone_index": sealed.index,
-        "address": _text("address", data.address, 200, str(_("地址"))),
+        "address": _text("address", data.address, 200, gettext_lazy("地址")),
         "has_party_branch": bool(data.has_party_branch),
         "employees": data.employees,
         "lon": data.lon,
         "lat": data.lat,
-        "notes": _text("notes", data.notes, 2000, str(_("备注"))),
+        "notes": _text("notes", data.notes, 2000, gettext_lazy("备注")),
         "key_id": sealed.key_id,
     }
 

@@ -194,3 +194,46 @@ def test_visit_and_organization_rows_are_rotated_too(world: Any, settings: Any) 
         call_command("rotate_people_keys", stdout=StringIO())
         assert not Visit.objects.exclude(key_id="k9").exists()
         assert not Organization.objects.exclude(key_id="k9").exists()
+
+
+@pytest.mark.parametrize("associated", [b"", b"zongzhi.people.id_number", bytes(range(40))])
+def test_batch_sm4_gcm_equals_one_at_a_time_encryption(associated: bytes) -> None:
+    import os
+
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    from zongzhi.people.gcm import encrypt_many
+
+    key = os.urandom(16)
+    texts = [os.urandom(n) for n in (1, 5, 15, 16, 17, 31, 32, 33, 100)] + [CLEAR_NAME.encode()]
+    nonces = os.urandom(12 * len(texts))
+    got = encrypt_many(key, texts, associated=associated, nonces=nonces)
+    for i, text in enumerate(texts):
+        nonce = nonces[12 * i : 12 * (i + 1)]
+        enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+        if associated:
+            enc.authenticate_additional_data(associated)
+        body = enc.update(text) + enc.finalize()
+        assert got[i] == nonce + body + enc.tag
+    with pytest.raises(ValueError):
+        encrypt_many(key, texts, nonces=nonces[:-1])
+
+
+def test_batch_sealing_decrypts_and_indexes_like_single_sealing() -> None:
+    from zongzhi.people.sealing import BatchSealer, seal, seal_many
+
+    values = [CLEAR_ID, "", "G12345678", CLEAR_ID]
+    sealed = seal_many(values, ID_NUMBER)
+    assert [unseal(s.enc, ID_NUMBER) for s in sealed] == values
+    assert [s.index for s in sealed] == [seal(v, ID_NUMBER).index for v in values]
+    assert sealed[0].enc != sealed[3].enc  # a fresh nonce per value
+    assert unseal(seal_many([CLEAR_PHONE], PHONE, index=False)[0].enc, PHONE) == CLEAR_PHONE
+
+    sealer = BatchSealer()
+    a, b = sealer(CLEAR_NAME, NAME), sealer(CLEAR_PHONE, PHONE, index=False)
+    columns = {"name_enc": a.enc, "name_index": a.index, "phone_enc": b.enc, "phone_index": b.index}
+    sealer.seal_pending()
+    sealer.resolve(columns)
+    assert unseal(columns["name_enc"], NAME) == CLEAR_NAME and columns["phone_index"] == ""
+    assert columns["name_index"] == seal(CLEAR_NAME, NAME).index
+    assert unseal(columns["phone_enc"], PHONE) == CLEAR_PHONE

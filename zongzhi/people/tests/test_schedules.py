@@ -195,6 +195,27 @@ def test_visited_periods_are_not_missed(world: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_the_huey_periodic_task_sweeps_missed_visits_into_the_inbox(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from zongzhi.cases.tasks import periodic_visit_sweep
+
+    m = _enrol(world, risk=4, when=at(2026, 6, 10), supervisor=world.worker)
+    with (
+        time_machine.travel(at(2026, 6, 16, 9), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        result = periodic_visit_sweep.call_local()
+        again = periodic_visit_sweep.call_local()
+    assert (result["misses"], result["notices"]) == (1, 2)
+    assert (again["checked"], again["misses"]) == (0, 0)
+    assert VisitMiss.objects.filter(membership=m).count() == 1
+    assert set(
+        Notification.objects.filter(kind=services.VISIT_OVERDUE_KIND).values_list("user_id", flat=True)
+    ) == {world.worker.pk, world.leader.pk}
+
+
+@pytest.mark.django_db
 def test_closed_memberships_are_not_swept(world: Any) -> None:
     m = _enrol(world, risk=4, when=at(2026, 6, 10))
     services.membership_close(actor=None, membership=m, reason="矫正期满", now=at(2026, 6, 12))
