@@ -1202,16 +1202,20 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 1000) -> SweepRe
                 break
             last_id = rows[-1][0]
             report.examined += len(rows)
-            _sweep_batch(rows, now, report)
+            _sweep_batch(rows, now, report, locked=connection.features.has_select_for_update_skip_locked)
     return report
 
 
-def _sweep_batch(rows: list[tuple[Any, ...]], now: datetime, report: SweepReport) -> None:
+def _sweep_batch(
+    rows: list[tuple[Any, ...]], now: datetime, report: SweepReport, *, locked: bool = False
+) -> None:
     notices: list[Supervision] = []
     events: list[CaseEvent] = []
     by_level: dict[tuple[int, int], list[int]] = {}
     archive_ids: list[int] = []
     reply_due = now + timedelta(hours=_supervision_reply_hours())
+    system = _("系统")
+    reasons: dict[tuple[int, str], str] = {}
     for pk, state, stage, stage_seq, level, _started, due, remind, list_at, dept, owner, path, seq in rows:
         if stage == Stage.RATE:
             archive_ids.append(pk)
@@ -1224,6 +1228,9 @@ def _sweep_batch(rows: list[tuple[Any, ...]], now: datetime, report: SweepReport
         for lvl in range(level + 1, new_level + 1):
             seq += 1
             kind = _LEVEL_KIND[lvl]
+            reason = reasons.get((lvl, stage))
+            if reason is None:
+                reason = reasons[(lvl, stage)] = _sweep_reason(lvl, stage)
             notices.append(
                 Supervision(
                     case_id=pk,
@@ -1233,7 +1240,7 @@ def _sweep_batch(rows: list[tuple[Any, ...]], now: datetime, report: SweepReport
                     is_manual=False,
                     department_id=dept,
                     supervising_region_id=owner,
-                    reason=_sweep_reason(lvl, stage),
+                    reason=reason,
                     created_at=now,
                     reply_due_at=reply_due,
                     region_path=path,
@@ -1244,19 +1251,26 @@ def _sweep_batch(rows: list[tuple[Any, ...]], now: datetime, report: SweepReport
                     case_id=pk,
                     seq=seq,
                     action=_LEVEL_ACTION[lvl],
-                    actor_label=_("系统"),
+                    actor_label=system,
                     at=now,
                     from_state=state,
                     to_state=state,
-                    note=_sweep_reason(lvl, stage),
+                    note=reason,
                     data={"stage": stage, "stage_seq": stage_seq, "due_at": due.isoformat()},
                     region_path=path,
                 )
             )
     raised_ids: list[int] = []
+    # With the batch's rows read under FOR UPDATE (``locked``) nobody can move them before the update
+    # below; otherwise (SQLite, or rows read elsewhere) the rows still at the level they were read with
+    # are looked up first, and the others counted as lost races.
     for (old, new), ids in by_level.items():
         next_field = {1: F("due_at"), 2: F("list_at"), 3: None}[new]
-        updated_ids = list(Case.objects.filter(pk__in=ids, sla_level=old).values_list("pk", flat=True))
+        updated_ids = (
+            ids
+            if locked
+            else list(Case.objects.filter(pk__in=ids, sla_level=old).values_list("pk", flat=True))
+        )
         supervisions = sum(
             1 for lvl in range(old + 1, new + 1) if _LEVEL_KIND[lvl] != SupervisionKind.REMINDER
         )
@@ -1266,7 +1280,9 @@ def _sweep_batch(rows: list[tuple[Any, ...]], now: datetime, report: SweepReport
             last_event_seq=F("last_event_seq") + (new - old),
             open_supervisions=F("open_supervisions") + supervisions,
         )
-        report.lost_races += len(ids) - changed
+        if changed != len(updated_ids):
+            raise Conflict(_("督办扫描的行未被锁定。"), code="sweep_rows_not_locked")
+        report.lost_races += len(ids) - len(updated_ids)
         raised_ids += updated_ids
     keep = set(raised_ids)
     notices = [n for n in notices if n.case_id in keep]
@@ -1289,24 +1305,36 @@ def _sweep_batch(rows: list[tuple[Any, ...]], now: datetime, report: SweepReport
 def _sweep_archive(case_ids: list[int], now: datetime) -> int:
     """Archive, through the workflow table, the replied cases whose rating window has ended ("not
     rated" when no rating came). The rows are already locked by the sweep's batch query; they are
-    loaded in one query, moved in memory, written back with one bulk update of the changed columns
-    and one bulk insert of their timeline rows."""
+    loaded in one query and moved in memory; the cases that end with the same new values share one
+    ``UPDATE`` (the timeline counter as ``last_event_seq + n``), and their timeline rows are written
+    with one bulk insert."""
     if not case_ids:
         return 0
-    cases = list(Case.objects.filter(pk__in=case_ids, state=CaseState.REPLIED, next_sla_at__lte=now))
+    cases = list(
+        Case.objects.filter(pk__in=case_ids, state=CaseState.REPLIED, next_sla_at__lte=now).select_related(
+            "category"  # the archive step reads the category's deadline policy
+        )
+    )
     if not cases:
         return 0
-    columns = [f for f in Case._meta.concrete_fields if not f.primary_key]
-    changed: set[str] = set()
+    columns = [f for f in Case._meta.concrete_fields if not f.primary_key and f.name != "last_event_seq"]
+    groups: dict[str, tuple[dict[str, Any], int, list[int]]] = {}
     events: list[CaseEvent] = []
     for case in cases:
         before = [getattr(case, f.attname) for f in columns]
+        seq_before = case.last_event_seq
         note = _("评价期满，自动归档。") if case.rating else _("评价期满未评价，自动归档。")
         _system_transition(case, "archive", note, now, collect=events)
-        changed.update(
-            f.name for f, old in zip(columns, before, strict=True) if getattr(case, f.attname) != old
-        )
-    Case.objects.bulk_update(cases, sorted(changed), batch_size=500)
+        values = {
+            f.attname: getattr(case, f.attname)
+            for f, old in zip(columns, before, strict=True)
+            if getattr(case, f.attname) != old
+        }
+        bump = case.last_event_seq - seq_before
+        key = repr((sorted(values.items()), bump))
+        groups.setdefault(key, (values, bump, []))[2].append(case.pk)
+    for values, bump, ids in groups.values():
+        Case.objects.filter(pk__in=ids).update(**values, last_event_seq=F("last_event_seq") + bump)
     CaseEvent.objects.bulk_create(events, batch_size=1000)
     return len(cases)
 

@@ -28,6 +28,8 @@ class ListPaginator(Paginator):
     def count(self) -> int:
         if self.known_count is not None:
             return self.known_count
-        n = self.object_list[: self.cap + 1].count()
+        n = len(self.object_list[: self.cap + 1]) if isinstance(self.object_list, list) else None
+        if n is None:  # a queryset: SELECT COUNT(*) FROM (… LIMIT cap + 1)
+            n = self.object_list[: self.cap + 1].count()  # type: ignore[attr-defined]
         self.capped = n > self.cap
         return min(n, self.cap)
