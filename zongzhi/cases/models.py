@@ -329,7 +329,9 @@ class Case(models.Model):
         verbose_name_plural = _("案件")
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["owner_path", "state", "due_at"], name="case_queue_idx"),
+            # a center's queue in the list's order (due first, newest first among equals): read in
+            # index order, a page stops after 50 rows without a sort
+            models.Index(fields=["owner_path", "state", "due_at", "-id"], name="case_queue_idx"),
             models.Index(fields=["region_path", "created_at"], name="case_region_created_idx"),
             models.Index(fields=["lead_department", "state", "due_at"], name="case_department_idx"),
             models.Index(
@@ -340,9 +342,10 @@ class Case(models.Model):
             # the workbench queues and their counts: a state (or a few) within a region subtree
             models.Index(fields=["state", "region_path", "due_at"], name="case_state_region_idx"),
             # "临期" (due soon): the remind time has passed, the due time has not; in the open stages
-            # that have a clock the center is waiting on (a replied case waits for its rating)
+            # that have a clock the center is waiting on (a replied case waits for its rating). Read
+            # from ``due_at >= now`` in the list's order, the first rows are the ones due soon.
             models.Index(
-                fields=["owner_path", "remind_at"],
+                fields=["owner_path", "due_at", "-id"],
                 name="case_due_soon_idx",
                 condition=Q(state__in=CLOCKED_STATES),
             ),

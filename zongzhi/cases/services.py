@@ -1175,14 +1175,21 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 1000) -> SweepRe
     one automatic notice per (case, stage, kind). Running it twice creates nothing twice."""
     now = now or timezone.now()
     report = SweepReport()
-    last_id = 0
-    while True:
+    # One pass over the sweep index for the ids, then the rows batch by batch by primary key (a
+    # batch query per ``pk > last`` would scan every due row again for each batch).
+    due_ids = list(Case.objects.filter(next_sla_at__lte=now).order_by("pk").values_list("pk", flat=True))
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    for start in range(0, len(due_ids), batch_size):
         with transaction.atomic():
-            qs = Case.objects.filter(next_sla_at__lte=now, pk__gt=last_id).order_by("pk")
-            if connection.features.has_select_for_update_skip_locked:
+            if connection.vendor == "postgresql":
+                # idempotent work: a crash loses at most the last batches, which the next run redoes
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            qs = Case.objects.filter(pk__in=due_ids[start : start + batch_size], next_sla_at__lte=now)
+            if skip_locked:
                 qs = qs.select_for_update(skip_locked=True)
             rows = list(
-                qs.values_list(
+                qs.order_by("pk").values_list(
                     "pk",
                     "state",
                     "stage",
@@ -1196,13 +1203,12 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 1000) -> SweepRe
                     "owner_region_id",
                     "region_path",
                     "last_event_seq",
-                )[:batch_size]
+                )
             )
             if not rows:
-                break
-            last_id = rows[-1][0]
+                continue
             report.examined += len(rows)
-            _sweep_batch(rows, now, report, locked=connection.features.has_select_for_update_skip_locked)
+            _sweep_batch(rows, now, report, locked=skip_locked)
     return report
 
 
