@@ -156,24 +156,11 @@ class RollupDim(models.TextChoices):
     DEPARTMENT = "department", _("牵头单位")
 
 
-class Rollup(models.Model):
-    """A cell of the rollup cube: one day × one region × one value of one dimension.
+class RollupMeasures(models.Model):
+    """The measures of a rollup cell (defined once, with their exact definitions, in
+    ``rollups.MEASURES``)."""
 
-    ``dim="total"`` rows (``key=""``) are kept per township (cases owned by a village work station
-    count in its township); the ``category`` / ``channel`` / ``department`` rows per county. The
-    region is the owner's ancestor at that grain (or the owner itself when it sits above it), so a
-    subtree at or above the grain is a path range here. Cohort measures count the cases registered
-    on ``day``; ``resolved_flow`` counts those first resolved on ``day``. The measures are listed
-    once, with their exact definitions, in ``rollups.MEASURES``."""
-
-    scope_perm = Perm.DASHBOARD_VIEW
-
-    dim = models.CharField(_("维度"), max_length=10, choices=RollupDim.choices)
-    day = models.DateField(_("日期"))
-    region = _dimension("orgs.Region", _("区域"))
-    region_path = PathField(_("区域路径"))
-    key = models.CharField(_("维度值"), max_length=32, blank=True)
-    # cohort: cases registered on ``day``
+    # cohort: cases registered in the cell's day (month)
     reported = models.PositiveIntegerField(_("登记"), default=0)
     declined = models.PositiveIntegerField(_("不予受理"), default=0)
     accepted = models.PositiveIntegerField(_("已受理"), default=0)
@@ -213,20 +200,78 @@ class Rollup(models.Model):
     disputes = models.PositiveIntegerField(_("矛盾纠纷"), default=0)
     disputes_resolved = models.PositiveIntegerField(_("纠纷已化解"), default=0)
     resolve_seconds = models.BigIntegerField(_("办结用时合计（秒）"), default=0)
-    # flow: cases first resolved on ``day``
+    # flow: cases first resolved in the cell's day (month)
     resolved_flow = models.PositiveIntegerField(_("当日办结"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class Rollup(RollupMeasures):
+    """A cell of the rollup cube: one day × one region × one value of one dimension.
+
+    ``dim="total"`` rows (``key=""``) are kept per township (cases owned by a village work station
+    count in its township); the ``category`` / ``channel`` / ``department`` rows per county. A
+    grain cell (``tree=False``) counts the cases whose owner's ancestor at that grain is the region
+    (or the owner itself, when it sits above the grain); a tree cell (``tree=True``, kept for the
+    regions above the grain) counts every case owned in the region's subtree — the sum of the grain
+    cells under it — so any scope reads one cell per day and key. Cohort measures count the cases
+    registered on ``day``; ``resolved_flow`` counts those first resolved on ``day``. The measures
+    are listed once, with their exact definitions, in ``rollups.MEASURES``."""
+
+    scope_perm = Perm.DASHBOARD_VIEW
+
+    dim = models.CharField(_("维度"), max_length=10, choices=RollupDim.choices)
+    day = models.DateField(_("日期"))
+    region = _dimension("orgs.Region", _("区域"))
+    region_path = PathField(_("区域路径"))
+    key = models.CharField(_("维度值"), max_length=32, blank=True)
+    tree = models.BooleanField(_("含下级"), default=False)
 
     class Meta:
         verbose_name = _("统计汇总")
         verbose_name_plural = _("统计汇总")
         constraints = [
-            models.UniqueConstraint(fields=["dim", "day", "region_path", "key"], name="rollup_unique_cell"),
+            # also the index of every read: one dimension and kind, a few regions, a period
+            models.UniqueConstraint(
+                fields=["dim", "tree", "region_path", "day", "key"], name="rollup_unique_cell"
+            ),
             models.CheckConstraint(condition=Q(dim__in=RollupDim.values), name="rollup_dim_valid"),
         ]
-        indexes = [models.Index(fields=["dim", "region_path", "day"], name="rollup_scope_idx")]
+        # the tree cells' sums: the grain cells of one day in a subtree (a path range)
+        indexes = [models.Index(fields=["dim", "tree", "day", "region_path"], name="rollup_day_idx")]
 
     def __str__(self) -> str:
         return f"{self.dim} {self.day} {self.region_path} {self.key}"
+
+
+class RollupMonth(RollupMeasures):
+    """The day cells of ``Rollup`` summed per calendar month (``month`` = its first day): the same
+    dimensions, regions, kinds (``tree``) and measures. Periods covering whole months read these (a
+    year is twelve cells per region and key instead of 365); kept in step with the day cells by the
+    refresh."""
+
+    scope_perm = Perm.DASHBOARD_VIEW
+
+    dim = models.CharField(_("维度"), max_length=10, choices=RollupDim.choices)
+    month = models.DateField(_("月份"))
+    region = _dimension("orgs.Region", _("区域"))
+    region_path = PathField(_("区域路径"))
+    key = models.CharField(_("维度值"), max_length=32, blank=True)
+    tree = models.BooleanField(_("含下级"), default=False)
+
+    class Meta:
+        verbose_name = _("月度统计汇总")
+        verbose_name_plural = _("月度统计汇总")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dim", "tree", "region_path", "month", "key"], name="rollupmonth_unique_cell"
+            ),
+            models.CheckConstraint(condition=Q(dim__in=RollupDim.values), name="rollupmonth_dim_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dim} {self.month:%Y-%m} {self.region_path} {self.key}"
 
 
 class RollupDirty(models.Model):

@@ -14,10 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Round
 from django.http import Http404
@@ -32,7 +34,7 @@ from zongzhi.orgs.roles import Perm
 from zongzhi.orgs.scoping import grants_with
 
 from . import facts as facts_mod
-from .models import CaseFact, RefreshState, Rollup, RollupDim
+from .models import CaseFact, RefreshState, Rollup, RollupDim, RollupMonth
 from .rollups import (
     COHORT,
     COHORT_DAY,
@@ -43,6 +45,8 @@ from .rollups import (
     aggregates,
     analytics_refresh,
     key_of,
+    month_end,
+    month_start,
 )
 
 Values = dict[str, int]
@@ -207,11 +211,137 @@ def _zero() -> Values:
     return dict.fromkeys(MEASURES, 0)
 
 
-def _rollup_sums(qs: QuerySet[Rollup], group: list[str]) -> list[dict[str, Any]]:
-    sums = {name: Sum(name) for name in MEASURES}
-    if group:
-        return list(qs.order_by().values(*group).annotate(**sums))
-    return [qs.aggregate(**sums)]
+# --- reading the rollups ------------------------------------------------------------------------------------
+#
+# The rollup reads are few and fixed in shape, and a tile must cost about as much as the index range
+# it reads: one region per scope root (its tree cells above the grain, its grain cells at it), the
+# day cells of the period's partial months and the month cells of its whole months. Their SQL is
+# composed once per shape (quoted model names, every value a parameter) and run as one statement,
+# each part summed by the database, in one ``UNION ALL``.
+
+
+def split_period(period: Period) -> tuple[list[tuple[date, date]], tuple[date | None, date | None] | None]:
+    """(day ranges, month range) covering ``period`` exactly: the whole calendar months inside it
+    (``None`` bounds: open, as the period's) read from the month cells, the days before and after
+    them from the day cells. ``None`` month range: no whole month inside."""
+    s, e = period.start, period.end
+    m_lo = None if s is None else (s if s.day == 1 else month_end(s) + timedelta(days=1))
+    m_hi = (
+        None if e is None else (month_start(e) if e == month_end(e) else month_start(e) - timedelta(days=1))
+    )
+    if m_lo is not None and m_hi is not None and m_lo > m_hi:
+        assert s is not None and e is not None
+        return [(s, e)], None
+    days: list[tuple[date, date]] = []
+    if s is not None and m_lo is not None and s < m_lo:
+        days.append((s, m_lo - timedelta(days=1)))
+    if e is not None and m_hi is not None and e > month_end(m_hi):
+        days.append((month_end(m_hi) + timedelta(days=1), e))
+    return days, (m_lo, None if m_hi is None else month_start(m_hi))
+
+
+def _depth(level: str) -> int:
+    return facts_mod.DEPTH.get(level, 99)
+
+
+def _root_depths(scope: Scope) -> list[tuple[str, int]]:
+    """(path, depth) of the scope's roots, the whole tree ("") as its top-level regions."""
+    depths = list(scope.depths)
+    if len(depths) != len(scope.roots):
+        levels = dict(Region.objects.filter(path__in=scope.roots).values_list("path", "level"))
+        depths = [-1 if not r else _depth(levels.get(r, "")) for r in scope.roots]
+    out: list[tuple[str, int]] = []
+    for root, depth in zip(scope.roots, depths, strict=True):
+        if root:
+            out.append((root, depth))
+        else:
+            top = Region.objects.filter(parent__isnull=True).values_list("path", "level")
+            out += [(path, _depth(level)) for path, level in top]
+    return out
+
+
+def _source(path: str, depth: int, grain: str) -> tuple[bool, str]:
+    """The cells holding every case owned in ``path``'s subtree: its tree cells above the grain, its
+    grain cells at the grain (cases owned below the grain count in their ancestor at it)."""
+    return depth < facts_mod.DEPTH[grain], path
+
+
+@lru_cache(maxsize=256)
+def _select_sql(
+    table: str, time_column: str, group: tuple[str, ...], trees: int, grains: int, lo: bool, hi: bool
+) -> str:
+    q = connection.ops.quote_name
+    sums = ", ".join(f"SUM({q(n)})" for n in MEASURES)
+    kinds = [
+        f"({q('tree')} = %s AND {q('region_path')} IN ({', '.join(['%s'] * n)}))"
+        for n in (trees, grains)
+        if n
+    ]
+    where = [f"{q('dim')} = %s", "(" + " OR ".join(kinds) + ")" if kinds else "1 = 0"]
+    if lo:
+        where.append(f"{q(time_column)} >= %s")
+    if hi:
+        where.append(f"{q(time_column)} <= %s")
+    head = "".join(f"{q(g)}, " for g in group) if group else "NULL, "
+    tail = f" GROUP BY {', '.join(q(g) for g in group)}" if group else ""
+    return f"SELECT {head}{sums} FROM {q(table)} WHERE {' AND '.join(where)}{tail}"  # noqa: S608
+
+
+def _rollup_read(
+    sources: list[tuple[bool, str]],
+    period: Period,
+    dim: str,
+    group: tuple[str, ...] = (),
+    *,
+    whole_months: bool = True,
+) -> dict[Any, Values]:
+    """Every measure of the ``dim`` cells of ``sources`` ((tree, region path) pairs) in the period,
+    summed per ``group`` (columns of the cells; ``day`` reads a month cell's figures keyed by the
+    month's first day; one column: keyed by its value, several: by tuples, none: ``None``). Whole
+    months come from the month cells unless ``whole_months`` is false."""
+    trees = sorted(p for t, p in sources if t)
+    grains = sorted(p for t, p in sources if not t)
+    if whole_months:
+        days, months = split_period(period)
+    else:
+        days, months = [(period.start, period.end)], None  # type: ignore[list-item]
+    parts: list[str] = []
+    params: list[Any] = []
+    for table, column, (lo, hi) in [(Rollup._meta.db_table, "day", r) for r in days] + (
+        [(RollupMonth._meta.db_table, "month", months)] if months is not None else []
+    ):
+        columns = tuple(column if g == "day" else g for g in group)
+        parts.append(
+            _select_sql(table, column, columns, len(trees), len(grains), lo is not None, hi is not None)
+        )
+        params.append(str(dim))
+        if trees:
+            params += [True, *trees]
+        if grains:
+            params += [False, *grains]
+        params += [b for b in (lo, hi) if b is not None]
+    out: dict[Any, Values] = {}
+    names = list(MEASURES)
+    width = max(len(group), 1)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # a few thousand cells at most: parallel workers cost more to start than they save
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for row in cursor.fetchall():
+            head = [
+                date.fromisoformat(v) if g == "day" and isinstance(v, str) else v
+                for g, v in zip(group, row[:width], strict=False)
+            ]
+            key = None if not group else head[0] if len(group) == 1 else tuple(head)
+            values = out.setdefault(key, _zero())
+            for name, value in zip(names, row[width:], strict=True):
+                values[name] += int(value or 0)
+    return out
+
+
+def _scope_sources(scope: Scope, grain: str) -> list[tuple[bool, str]]:
+    return [_source(path, depth, grain) for path, depth in _root_depths(scope)]
 
 
 def _merge(out: dict[Any, Values], key: Any, row: dict[str, Any], names: Iterable[str]) -> None:
@@ -248,20 +378,15 @@ def _facts_grouped(
 def totals(scope: Scope, period: Period) -> Values:
     """Every measure, summed over the scope and the period."""
     if scope.rollup_ok(facts_mod.GRAIN_TOTAL):
-        qs = Rollup.objects.filter(dim=RollupDim.TOTAL).filter(scope.rollup_q()).filter(period.q("day"))
-        out: dict[Any, Values] = {}
-        _merge(out, None, _rollup_sums(qs, [])[0], MEASURES)
-        return out[None]
+        sources = _scope_sources(scope, facts_mod.GRAIN_TOTAL)
+        return _rollup_read(sources, period, RollupDim.TOTAL).get(None) or _zero()
     return _facts_grouped(scope, period, None).get(None, _zero())
 
 
 def by_day(scope: Scope, period: Period) -> dict[date, Values]:
     if scope.rollup_ok(facts_mod.GRAIN_TOTAL):
-        qs = Rollup.objects.filter(dim=RollupDim.TOTAL).filter(scope.rollup_q()).filter(period.q("day"))
-        out: dict[Any, Values] = {}
-        for row in _rollup_sums(qs, ["day"]):
-            _merge(out, row["day"], row, MEASURES)
-        return out
+        sources = _scope_sources(scope, facts_mod.GRAIN_TOTAL)
+        return _rollup_read(sources, period, RollupDim.TOTAL, ("day",), whole_months=False)
     return _facts_grouped(scope, period, "day")
 
 
@@ -270,11 +395,7 @@ def by_dim(scope: Scope, period: Period, dim: str) -> dict[str, Values]:
     if dim not in DIM_FIELD:
         raise ValueError(dim)
     if scope.rollup_ok(facts_mod.GRAIN_DIM):
-        qs = Rollup.objects.filter(dim=dim).filter(scope.rollup_q()).filter(period.q("day"))
-        out: dict[Any, Values] = {}
-        for row in _rollup_sums(qs, ["key"]):
-            _merge(out, row["key"], row, MEASURES)
-        return out
+        return _rollup_read(_scope_sources(scope, facts_mod.GRAIN_DIM), period, dim, ("key",))
     raw = _facts_grouped(scope, period, DIM_FIELD[dim])
     return {key_of(k): v for k, v in raw.items()}
 
@@ -302,6 +423,8 @@ def by_region(scope: Scope, period: Period) -> list[tuple[str, str, Values]]:
     buckets: dict[str, Values] = {}
 
     def bucket_of(path: str) -> str | None:
+        if path.startswith(SELF):
+            return path
         for c in children:
             if path.startswith(c.path):
                 return c.path
@@ -310,11 +433,19 @@ def by_region(scope: Scope, period: Period) -> list[tuple[str, str, Values]]:
                 return SELF + r
         return None
 
+    rows: dict[Any, Values]
     if scope.rollup_ok(facts_mod.GRAIN_TOTAL, strictly_above=True):
-        qs = Rollup.objects.filter(dim=RollupDim.TOTAL).filter(scope.rollup_q()).filter(period.q("day"))
-        rows: dict[Any, Values] = {}
-        for row in _rollup_sums(qs, ["region_path"]):
-            _merge(rows, row["region_path"], row, MEASURES)
+        # each child's cells, and the root's own center's (its grain cells: the cases it owns)
+        grain = facts_mod.GRAIN_TOTAL
+        sources = [_source(c.path, _depth(c.level), grain) for c in children]
+        if len(scope.roots) == 1 and scope.roots[0]:
+            sources.append((False, scope.roots[0]))
+        rows = {}
+        for (path, tree), values in _rollup_read(
+            sources, period, RollupDim.TOTAL, ("region_path", "tree")
+        ).items():
+            mine = not tree and path in scope.roots and path not in {c.path for c in children}
+            rows[SELF + path if mine else path] = values
     else:
         rows = _facts_grouped(scope, period, "owner_path")
     for path, values in rows.items():
@@ -385,7 +516,12 @@ def series(scope: Scope, period: Period, names: list[str], bin_: str = "day") ->
     """``names`` per day / week (Monday) / month over the period, zeros included."""
     if bin_ not in ("day", "week", "month"):
         raise ValueError(bin_)
-    daily = by_day(scope, period)
+    if bin_ == "month" and scope.rollup_ok(facts_mod.GRAIN_TOTAL):
+        # whole months from the month cells (keyed by their first day), the rest by day
+        sources = _scope_sources(scope, facts_mod.GRAIN_TOTAL)
+        daily = _rollup_read(sources, period, RollupDim.TOTAL, ("day",))
+    else:
+        daily = by_day(scope, period)
     days = period.days or sorted(daily)
     labels: list[date] = []
     for d in days:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
 from zongzhi.analytics import rollups, selectors, tasks
-from zongzhi.analytics.models import CaseFact, Rollup, RollupDirty
+from zongzhi.analytics.models import CaseFact, Rollup, RollupDirty, RollupMonth
 from zongzhi.cases.models import Case, CaseEvent
 from zongzhi.cases.tests.conftest import World, world  # noqa: F401 - the fixture
 from zongzhi.cases.tests.drive import act, report
@@ -174,16 +174,62 @@ MEASURED += ["rated", "resolved_flow"]
 
 def rollup_cells() -> dict[tuple[str, dt.date, int, str], Counter[str]]:
     out: dict[tuple[str, dt.date, int, str], Counter[str]] = {}
-    for row in Rollup.objects.values("dim", "day", "region_id", "key", *MEASURED):
+    for row in Rollup.objects.filter(tree=False).values("dim", "day", "region_id", "key", *MEASURED):
         out[(row["dim"], row["day"], row["region_id"], row["key"])] = Counter(
             {m: row[m] for m in MEASURED if row[m]}
         )
     return out
 
 
+def tree_cells(model: Any = Rollup) -> dict[tuple[str, dt.date, int, str], Counter[str]]:
+    time = "day" if model is Rollup else "month"
+    out: dict[tuple[str, dt.date, int, str], Counter[str]] = {}
+    for row in model.objects.filter(tree=True).values("dim", time, "region_id", "key", *MEASURED):
+        out[(row["dim"], row[time], row["region_id"], row["key"])] = Counter(
+            {m: row[m] for m in MEASURED if row[m]}
+        )
+    return out
+
+
+def raw_tree(cells: dict[tuple[str, dt.date, int, str], Counter[str]]) -> dict[Any, Counter[str]]:
+    """The grain cells summed into every region above the grain that holds them (itself included
+    when it sits above the grain: a county-owned case's grain cell is the county's)."""
+    above = {"total": 3, "category": 2, "channel": 2, "department": 2}  # the grain's depth
+    depth = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
+    out: dict[Any, Counter[str]] = defaultdict(Counter)
+    for (dim, day, region_id, key), values in cells.items():
+        r: Region | None = Region.objects.get(pk=region_id)
+        while r is not None:
+            if depth[r.level] < above[dim]:
+                out[(dim, day, r.pk, key)].update(values)
+            r = r.parent
+    return {k: Counter({m: n for m, n in v.items() if n}) for k, v in out.items()}
+
+
+def month_cells() -> dict[tuple[str, dt.date, int, str], Counter[str]]:
+    out: dict[tuple[str, dt.date, int, str], Counter[str]] = {}
+    for row in RollupMonth.objects.filter(tree=False).values("dim", "month", "region_id", "key", *MEASURED):
+        out[(row["dim"], row["month"], row["region_id"], row["key"])] = Counter(
+            {m: row[m] for m in MEASURED if row[m]}
+        )
+    return out
+
+
+def by_month(cells: dict[tuple[str, dt.date, int, str], Counter[str]]) -> dict[Any, Counter[str]]:
+    """Day cells summed per calendar month (the key's day becomes the month's first day)."""
+    out: dict[Any, Counter[str]] = defaultdict(Counter)
+    for (dim, day, region, key), values in cells.items():
+        out[(dim, day.replace(day=1), region, key)].update(values)
+    return {k: Counter({m: n for m, n in v.items() if n}) for k, v in out.items()}
+
+
 def cube() -> list[tuple[Any, ...]]:
-    names = [f.attname for f in Rollup._meta.concrete_fields if f.name != "id"]
-    return sorted(Rollup.objects.values_list(*names))
+    """Every day cell and every month cell, all columns but the row id."""
+    out = []
+    for model in (Rollup, RollupMonth):
+        names = [f.attname for f in model._meta.concrete_fields if f.name != "id"]
+        out += [(model.__name__, *row) for row in model.objects.values_list(*names)]
+    return sorted(out, key=repr)
 
 
 def test_rollup_cells_equal_the_raw_aggregate_over_cases(world: World) -> None:
@@ -191,6 +237,7 @@ def test_rollup_cells_equal_the_raw_aggregate_over_cases(world: World) -> None:
     at(T0 + 3 * D, rollups.analytics_refresh)
     raw = {k: Counter({m: n for m, n in v.items() if n}) for k, v in raw_cells().items()}
     assert rollup_cells() == raw
+    assert tree_cells() == raw_tree(raw)
     # spot checks worked out by hand
     A, A1, B = world.r["A"].pk, world.r["A1"].pk, world.r["B"].pk
     d1, d2, d3 = dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 4)
@@ -247,7 +294,9 @@ def test_incremental_refresh_shows_new_activity_and_rebuild_gives_the_same_cells
     v = selectors.totals(scope, period)
     assert v["reported"] == 7 and v["supervised"] == 1
     assert rollup_cells() != before
-    assert rollup_cells() == {k: Counter({m: n for m, n in x.items() if n}) for k, x in raw_cells().items()}
+    raw = {k: Counter({m: n for m, n in x.items() if n}) for k, x in raw_cells().items()}
+    assert rollup_cells() == raw
+    assert tree_cells() == raw_tree(raw)
     assert CaseFact.objects.get(pk=new.pk).created_date == dt.date(2026, 3, 5)
     # from scratch: the same cube
     incremental = cube()
@@ -259,6 +308,7 @@ def test_incremental_refresh_shows_new_activity_and_rebuild_gives_the_same_cells
     assert cube() == incremental
     # a slice recomputed again is unchanged; a cell without facts any more disappears
     Rollup.objects.filter(dim="total").update(reported=99)
+    RollupMonth.objects.filter(dim="channel").update(resolved=99)
     at(T0 + 3 * D + 2 * H, rollups.rollups_rebuild)
     assert cube() == incremental
 
@@ -283,3 +333,115 @@ def test_dashboard_figures_follow_new_activity_within_a_minute(world: World) -> 
     rep(world, T0 + 3 * D + dt.timedelta(seconds=5))
     r = at(T0 + 3 * D + dt.timedelta(seconds=60), world.api, world.city_leader, "get", url)
     assert r.json()["values"]["reported"] == 9
+
+
+def test_split_period_reads_whole_months_from_month_cells_and_the_rest_from_days() -> None:
+    d = dt.date
+    split = selectors.split_period
+    assert split(selectors.Period(d(2026, 1, 15), d(2026, 12, 14))) == (
+        [(d(2026, 1, 15), d(2026, 1, 31)), (d(2026, 12, 1), d(2026, 12, 14))],
+        (d(2026, 2, 1), d(2026, 11, 1)),
+    )
+    assert split(selectors.ALL_TIME) == ([], (None, None))
+    assert split(selectors.Period(None, d(2026, 3, 10))) == (
+        [(d(2026, 3, 1), d(2026, 3, 10))],
+        (None, d(2026, 2, 1)),
+    )
+    assert split(selectors.Period(d(2026, 2, 27), None)) == (
+        [(d(2026, 2, 27), d(2026, 2, 28))],
+        (d(2026, 3, 1), None),
+    )
+    assert split(selectors.Period(d(2026, 3, 1), d(2026, 3, 31))) == ([], (d(2026, 3, 1), d(2026, 3, 1)))
+    assert split(selectors.Period(d(2026, 3, 5), d(2026, 3, 20))) == ([(d(2026, 3, 5), d(2026, 3, 20))], None)
+    # a leap day and a year end
+    assert split(selectors.Period(d(2028, 2, 29), d(2029, 1, 1))) == (
+        [(d(2028, 2, 29), d(2028, 2, 29)), (d(2029, 1, 1), d(2029, 1, 1))],
+        (d(2028, 3, 1), d(2028, 12, 1)),
+    )
+
+
+def test_month_cells_sum_the_day_cells_and_periods_across_months_agree_with_the_facts(world: World) -> None:
+    c = build(world)
+    at(T0 + 3 * D, rollups.analytics_refresh)
+    # registered on the last evening of March (local time), resolved on the first of April
+    late = rep(world, dt.datetime(2026, 3, 31, 23, 30, tzinfo=TZ), channel="web")
+    step(world, dt.datetime(2026, 3, 31, 23, 40, tzinfo=TZ), "operator", late, "accept")
+    dispatch(world, dt.datetime(2026, 3, 31, 23, 50, tzinfo=TZ), late)
+    step(world, dt.datetime(2026, 4, 1, 8, 0, tzinfo=TZ), "handler", late, "acknowledge")
+    step(world, dt.datetime(2026, 4, 1, 9, 0, tzinfo=TZ), "handler", late, "resolve", "已处理")
+    april = rep(
+        world,
+        dt.datetime(2026, 4, 2, 10, 0, tzinfo=TZ),
+        actor="sibling_operator",
+        region_code=world.r["B1a"].code,
+    )
+    step(
+        world,
+        dt.datetime(2026, 4, 2, 11, 0, tzinfo=TZ),
+        "director",
+        c["d"],
+        "supervise",
+        "请加快",
+        kind="supervision",
+    )
+    at(dt.datetime(2026, 4, 2, 12, 0, tzinfo=TZ), rollups.analytics_refresh)
+    raw = {k: Counter({m: n for m, n in v.items() if n}) for k, v in raw_cells().items()}
+    assert rollup_cells() == raw
+    assert month_cells() == by_month(raw)
+    assert tree_cells() == raw_tree(raw)
+    assert tree_cells(RollupMonth) == by_month(raw_tree(raw))
+    C = world.r["C"].pk
+    assert tree_cells(RollupMonth)[("total", dt.date(2026, 3, 1), C, "")]["reported"] == 9
+    assert tree_cells()[("channel", dt.date(2026, 3, 31), C, "web")] == Counter(
+        reported=1, accepted=1, dispatched=1, resolved=1
+    )
+    A, B = world.r["A"].pk, world.r["B"].pk
+    march, april_1 = dt.date(2026, 3, 1), dt.date(2026, 4, 1)
+    assert month_cells()[("total", march, A, "")]["reported"] == 5  # a, b, e, f and the late one (c, d: A1's)
+    assert month_cells()[("total", april_1, A, "")] == Counter(resolved_flow=1)  # the late one's resolution
+    assert month_cells()[("total", april_1, B, "")] == Counter(reported=1)
+    assert april.pk and CaseFact.objects.get(pk=late.pk).resolved_date == dt.date(2026, 4, 1)
+    # every period shape: whole months only, days only, days and months, open ends
+    periods = [
+        selectors.Period(march, dt.date(2026, 4, 30)),
+        selectors.Period(dt.date(2026, 3, 3), dt.date(2026, 4, 1)),
+        selectors.Period(dt.date(2026, 2, 20), dt.date(2026, 4, 1)),
+        selectors.Period(dt.date(2026, 3, 31), None),
+        selectors.Period(None, dt.date(2026, 3, 31)),
+        selectors.ALL_TIME,
+    ]
+    for region, depth in (("C", 1), ("A", 2), ("A1", 3)):
+        scope = selectors.Scope(roots=(world.r[region].path,), depths=(depth,))
+        for period in periods:
+            from_facts = selectors._facts_grouped(scope, period, None).get(None, selectors._zero())
+            assert selectors.totals(scope, period) == from_facts, (region, period)
+            if scope.rollup_ok("county"):
+                for dim in ("category", "channel", "department"):
+                    raw_dim = {
+                        rollups.key_of(k): v
+                        for k, v in selectors._facts_grouped(scope, period, rollups.DIM_FIELD[dim]).items()
+                    }
+                    assert selectors.by_dim(scope, period, dim) == raw_dim, (region, dim, period)
+            # trends by month: whole months from the month cells, the rest by day
+            if period.start is not None and period.end is not None:
+                daily = selectors._facts_grouped(scope, period, "day")
+                expected = [
+                    sum(v["reported"] for day, v in daily.items() if day.replace(day=1).isoformat() == label)
+                    for label in selectors.series(scope, period, ["reported"], "month")["labels"]
+                ]
+                got = selectors.series(scope, period, ["reported"], "month")["series"]["reported"]
+                assert got == expected, (region, period)
+    city = selectors.Scope(roots=(world.r["C"].path,), depths=(1,))
+    assert selectors.series(city, periods[2], ["reported", "resolved_flow"], "month") == {
+        "labels": ["2026-02-01", "2026-03-01", "2026-04-01"],
+        "series": {"reported": [0, 9, 0], "resolved_flow": [0, 4, 1]},
+    }
+    assert selectors.totals(city, selectors.ALL_TIME)["reported"] == 10
+    assert selectors.totals(city, selectors.Period(march, dt.date(2026, 3, 31)))["resolved_flow"] == 4
+    assert selectors.totals(city, selectors.Period(april_1, dt.date(2026, 4, 30)))["resolved_flow"] == 1
+    regions = {k: v["reported"] for k, _label, v in selectors.by_region(city, selectors.ALL_TIME)}
+    assert regions == {world.r["A"].path: 7, world.r["B"].path: 3}
+    # rebuilt from scratch: the same day and month cells
+    incremental = cube()
+    at(dt.datetime(2026, 4, 2, 12, 0, tzinfo=TZ), rollups.rollups_rebuild, days_per_batch=3)
+    assert cube() == incremental
