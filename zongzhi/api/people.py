@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, get_type_hints
@@ -597,6 +599,53 @@ def _get(request: HttpRequest, model: type[Model], pk: int) -> Any:
     return get_visible_or_404(request.user, model.objects.select_related("region", "grid"), pk=pk)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class _RecordKind:
+    """One kind of located record (house, place, organization): its model, the payload → input
+    mapping and its create and update services (``update`` takes the record as ``kind=``)."""
+
+    kind: str
+    model: type[Model]
+    to_input: Callable[[Any, Any], Any]
+    create: Callable[..., Any]
+    update: Callable[..., Any]
+
+
+_HOUSE = _RecordKind("house", House, _house_input, services.house_create, services.house_update)
+_PLACE = _RecordKind("place", Place, _place_input, services.place_create, services.place_update)
+_ORGANIZATION = _RecordKind(
+    "organization",
+    Organization,
+    _organization_input,
+    services.organization_create,
+    services.organization_update,
+)
+
+
+def _create_record(request: HttpRequest, rk: _RecordKind, payload: Any) -> Status[dict[str, Any]]:
+    _need(request.user, Perm.PERSON_MANAGE)
+    region, grid = _location(request.user, payload)
+    record = rk.create(actor=request.user, data=rk.to_input(payload, None), region=region, grid=grid)
+    return Status(201, _record_out(rk.kind, _get(request, rk.model, record.pk)))
+
+
+def _get_record(request: HttpRequest, rk: _RecordKind, pk: int) -> dict[str, Any]:
+    return _record_out(rk.kind, _get(request, rk.model, pk))
+
+
+def _update_record(request: HttpRequest, rk: _RecordKind, pk: int, payload: Any) -> dict[str, Any]:
+    record = _get(request, rk.model, pk)
+    region, grid = _location(request.user, payload)
+    rk.update(
+        actor=request.user,
+        **{rk.kind: record},
+        data=rk.to_input(payload, record),
+        region=region,
+        grid=grid,
+    )
+    return _get_record(request, rk, pk)
+
+
 @router.get("/houses", response=list[RecordOut])
 @paginate(LimitOffsetPagination)
 def list_houses(request: HttpRequest, address: str = "", owner_phone: str = "") -> Any:
@@ -609,29 +658,17 @@ def list_houses(request: HttpRequest, address: str = "", owner_phone: str = "") 
 
 @router.post("/houses", response={201: RecordOut})
 def create_house(request: HttpRequest, payload: HouseIn) -> Status[dict[str, Any]]:
-    _need(request.user, Perm.PERSON_MANAGE)
-    region, grid = _location(request.user, payload)
-    house = services.house_create(actor=request.user, data=_house_input(payload), region=region, grid=grid)  # type: ignore[arg-type]
-    return Status(201, _record_out("house", _get(request, House, house.pk)))
+    return _create_record(request, _HOUSE, payload)
 
 
 @router.get("/houses/{house_id}", response=RecordOut)
 def get_house(request: HttpRequest, house_id: int) -> dict[str, Any]:
-    return _record_out("house", _get(request, House, house_id))
+    return _get_record(request, _HOUSE, house_id)
 
 
 @router.put("/houses/{house_id}", response=RecordOut)
 def update_house(request: HttpRequest, house_id: int, payload: HouseIn) -> dict[str, Any]:
-    house = _get(request, House, house_id)
-    region, grid = _location(request.user, payload)
-    services.house_update(
-        actor=request.user,  # type: ignore[arg-type]
-        house=house,
-        data=_house_input(payload, house),
-        region=region,
-        grid=grid,
-    )
-    return _record_out("house", _get(request, House, house_id))
+    return _update_record(request, _HOUSE, house_id, payload)
 
 
 @router.post("/houses/{house_id}/unmask", response=UnmaskOut)
@@ -648,29 +685,17 @@ def list_places(request: HttpRequest, name: str = "") -> Any:
 
 @router.post("/places", response={201: RecordOut})
 def create_place(request: HttpRequest, payload: PlaceIn) -> Status[dict[str, Any]]:
-    _need(request.user, Perm.PERSON_MANAGE)
-    region, grid = _location(request.user, payload)
-    place = services.place_create(actor=request.user, data=_place_input(payload), region=region, grid=grid)  # type: ignore[arg-type]
-    return Status(201, _record_out("place", _get(request, Place, place.pk)))
+    return _create_record(request, _PLACE, payload)
 
 
 @router.get("/places/{place_id}", response=RecordOut)
 def get_place(request: HttpRequest, place_id: int) -> dict[str, Any]:
-    return _record_out("place", _get(request, Place, place_id))
+    return _get_record(request, _PLACE, place_id)
 
 
 @router.put("/places/{place_id}", response=RecordOut)
 def update_place(request: HttpRequest, place_id: int, payload: PlaceIn) -> dict[str, Any]:
-    place = _get(request, Place, place_id)
-    region, grid = _location(request.user, payload)
-    services.place_update(
-        actor=request.user,  # type: ignore[arg-type]
-        place=place,
-        data=_place_input(payload, place),
-        region=region,
-        grid=grid,
-    )
-    return _record_out("place", _get(request, Place, place_id))
+    return _update_record(request, _PLACE, place_id, payload)
 
 
 @router.post("/places/{place_id}/unmask", response=UnmaskOut)
@@ -690,36 +715,19 @@ def list_organizations(request: HttpRequest, name: str = "", credit_code: str = 
 
 @router.post("/organizations", response={201: RecordOut})
 def create_organization(request: HttpRequest, payload: OrganizationIn) -> Status[dict[str, Any]]:
-    _need(request.user, Perm.PERSON_MANAGE)
-    region, grid = _location(request.user, payload)
-    org = services.organization_create(
-        actor=request.user,  # type: ignore[arg-type]
-        data=_organization_input(payload),
-        region=region,
-        grid=grid,
-    )
-    return Status(201, _record_out("organization", _get(request, Organization, org.pk)))
+    return _create_record(request, _ORGANIZATION, payload)
 
 
 @router.get("/organizations/{organization_id}", response=RecordOut)
 def get_organization(request: HttpRequest, organization_id: int) -> dict[str, Any]:
-    return _record_out("organization", _get(request, Organization, organization_id))
+    return _get_record(request, _ORGANIZATION, organization_id)
 
 
 @router.put("/organizations/{organization_id}", response=RecordOut)
 def update_organization(
     request: HttpRequest, organization_id: int, payload: OrganizationIn
 ) -> dict[str, Any]:
-    org = _get(request, Organization, organization_id)
-    region, grid = _location(request.user, payload)
-    services.organization_update(
-        actor=request.user,  # type: ignore[arg-type]
-        organization=org,
-        data=_organization_input(payload, org),
-        region=region,
-        grid=grid,
-    )
-    return _record_out("organization", _get(request, Organization, organization_id))
+    return _update_record(request, _ORGANIZATION, organization_id, payload)
 
 
 @router.post("/organizations/{organization_id}/unmask", response=UnmaskOut)

@@ -279,7 +279,54 @@ class PublicRatingForm(forms.Form):
     )
 
 
-class ActionForm(forms.Form):
+class FeedbackActionForm(forms.Form):
+    """The actions a case and a dispute share — reply to the reporter, rate, supervise: their
+    fields, their service data, and the per-action field lists (``FIELDS`` of the subclass)."""
+
+    FIELDS: dict[str, tuple[str, ...]] = {}
+    # the label of the note field where an action names it otherwise
+    NOTE_LABELS: dict[str, Any] = {}
+
+    method = forms.ChoiceField(
+        label=_("反馈方式"),
+        required=False,
+        choices=[("phone", _("电话")), ("sms", _("短信")), ("visit", _("上门")), ("online", _("网上"))],
+        widget=forms.Select(attrs=_SELECT),
+    )
+    rating = forms.ChoiceField(
+        label=_("评价"),
+        required=False,
+        choices=[("", "—"), *RATING_CHOICES],
+        widget=forms.Select(attrs=_SELECT),
+    )
+    comment = forms.CharField(
+        label=_("评价意见"), max_length=500, required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
+    kind = forms.ChoiceField(
+        label=_("督办类型"),
+        required=False,
+        choices=SupervisionKind.choices,
+        initial=SupervisionKind.SUPERVISION,
+        widget=forms.Select(attrs=_SELECT),
+    )
+
+    @classmethod
+    def fields_for(cls, action: str) -> tuple[str, ...]:
+        return cls.FIELDS.get(action, ("note",))
+
+    def feedback_data(self, action: str) -> dict[str, Any] | None:
+        """The service data of a shared action; ``None`` for any other action."""
+        d = self.cleaned_data
+        if action == "reply":
+            return {"method": d.get("method", "")}
+        if action == "rate":
+            return {"rating": d.get("rating"), "comment": d.get("comment", ""), "by": "callback"}
+        if action == "supervise":
+            return {"kind": d.get("kind") or SupervisionKind.SUPERVISION}
+        return None
+
+
+class ActionForm(FeedbackActionForm):
     """One form for every action; the fields an action does not use are hidden by the template."""
 
     note = forms.CharField(
@@ -306,30 +353,8 @@ class ActionForm(forms.Form):
         error_messages=_DATETIME_ERRORS,
         widget=forms.DateTimeInput(attrs={**_TEXT, "type": "datetime-local"}),
     )
-    rating = forms.ChoiceField(
-        label=_("评价"),
-        required=False,
-        choices=[("", "—"), *RATING_CHOICES],
-        widget=forms.Select(attrs=_SELECT),
-    )
-    comment = forms.CharField(
-        label=_("评价意见"), max_length=500, required=False, widget=forms.TextInput(attrs=_TEXT)
-    )
-    method = forms.ChoiceField(
-        label=_("反馈方式"),
-        required=False,
-        choices=[("phone", _("电话")), ("sms", _("短信")), ("visit", _("上门")), ("online", _("网上"))],
-        widget=forms.Select(attrs=_SELECT),
-    )
     master = forms.CharField(
         label=_("主案件编号"), max_length=20, required=False, widget=forms.TextInput(attrs=_TEXT)
-    )
-    kind = forms.ChoiceField(
-        label=_("督办类型"),
-        required=False,
-        choices=SupervisionKind.choices,
-        initial=SupervisionKind.SUPERVISION,
-        widget=forms.Select(attrs=_SELECT),
     )
     override_parts = forms.BooleanField(label=_("协办未完成时由中心决定办结"), required=False)
     attachments = MultipleFileField(
@@ -347,6 +372,12 @@ class ActionForm(forms.Form):
         "supervise": ("kind", "note"),
         "resolve": ("note", "attachments", "override_parts"),
     }
+    NOTE_LABELS: dict[str, Any] = {
+        "resolve": _("办理结果"),
+        "reply": _("答复内容"),
+        "decline": _("原因"),
+        "return": _("原因"),
+    }
 
     def __init__(self, *args: Any, departments: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -354,11 +385,10 @@ class ActionForm(forms.Form):
         self.fields["lead_department"].choices = [("", _("按权责清单自动匹配")), *choices]  # type: ignore[attr-defined]
         self.fields["assisting_departments"].choices = choices  # type: ignore[attr-defined]
 
-    @classmethod
-    def fields_for(cls, action: str) -> tuple[str, ...]:
-        return cls.FIELDS.get(action, ("note",))
-
     def service_data(self, action: str) -> dict[str, Any]:
+        shared = self.feedback_data(action)
+        if shared is not None:
+            return shared
         d = self.cleaned_data
         data: dict[str, Any] = {}
         if action == "dispatch":
@@ -374,16 +404,8 @@ class ActionForm(forms.Form):
                 data["until"] = d["until"]
             elif action == "request_extension":
                 raise FieldError("until", str(_("请填写申请延期至的时间。")), code="required")
-        elif action == "rate":
-            data["rating"] = d.get("rating")
-            data["comment"] = d.get("comment", "")
-            data["by"] = "callback"
-        elif action == "reply":
-            data["method"] = d.get("method", "")
         elif action == "merge":
             data["master"] = d.get("master", "").strip()
-        elif action == "supervise":
-            data["kind"] = d.get("kind") or SupervisionKind.SUPERVISION
         elif action == "resolve" and d.get("override_parts"):
             data["override_parts"] = True
         return data

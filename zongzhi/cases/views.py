@@ -3,6 +3,7 @@ grid-worker mobile pages, citizen portal. Thin: forms shape input, services writ
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -29,6 +30,7 @@ from zongzhi.orgs.scoping import get_visible_or_404, grants_of, user_can_anywher
 from . import selectors, services
 from .forms import (
     ActionForm,
+    FeedbackActionForm,
     IntakeForm,
     MobileReportForm,
     PublicRatingForm,
@@ -149,31 +151,80 @@ def _department_choices(user: Any, case: Case) -> list[tuple[int, str]]:
 PRIMARY_ACTIONS = ("accept", "dispatch", "acknowledge", "resolve", "reply", "approve_extension", "rate")
 
 
-def _detail_context(
-    request: HttpRequest, case: Case, forms: dict[str, ActionForm] | None = None
-) -> dict[str, Any]:
-    allowed = selectors.actions_for(request.user, case)
-    departments = _department_choices(request.user, case) if "dispatch" in allowed else []
-    # The step that moves the case forward comes first and is the highlighted button (hotkey 1);
-    # side actions (退回, 合并, 上报, 督办 …) follow in the workflow table's order.
-    primary = next((a for a in PRIMARY_ACTIONS if a in allowed), None)
+def action_entries(
+    allowed: Sequence[str],
+    primary_order: Sequence[str],
+    form_for: Callable[[str], FeedbackActionForm],
+    form_class: type[FeedbackActionForm],
+) -> list[dict[str, Any]]:
+    """The action panels of a detail page. The step that moves the case forward comes first and is
+    the highlighted button (hotkey 1); side actions (退回, 合并, 上报, 督办 …) follow in the
+    workflow table's order. Each panel shows the fields its action lists, in that order."""
+    primary = next((a for a in primary_order if a in allowed), None)
     ordered = ([primary] if primary else []) + [a for a in allowed if a != primary]
-    action_forms = []
+    entries = []
     for action in ordered:
-        form = (forms or {}).get(action) or ActionForm(prefix=action, departments=departments)
-        t = BY_ACTION[action]
-        names = ActionForm.fields_for(action)
-        action_forms.append(
+        form = form_for(action)
+        names = form_class.fields_for(action)
+        entries.append(
             {
                 "action": action,
                 "label": action_label(action),
                 "form": form,
                 "fields": names,
-                "bound_fields": [form[n] for n in names],  # in the order the action lists them
-                "note_required": t.note_required,
+                "bound_fields": [form[n] for n in names],
+                "note_required": BY_ACTION[action].note_required,
+                "note_label": form_class.NOTE_LABELS.get(action),
                 "primary": action == primary,
             }
         )
+    return entries
+
+
+def submit_action(
+    request: HttpRequest,
+    form: FeedbackActionForm,
+    *,
+    case: Case,
+    action: str,
+    show_error: Callable[[Any, DomainError], None] = apply_error,
+) -> bool:
+    """Run ``action`` on ``case`` with a valid action form's note, data and attachments. Done: a
+    success message is queued, ``True``. Refused: the service's error is on the form, ``False``
+    (a 404 from the service is ``Http404``)."""
+    try:
+        services.case_transition(
+            actor=request.user,  # type: ignore[arg-type]
+            case_id=case.pk,
+            action=action,
+            note=form.cleaned_data.get("note", ""),
+            data=form.service_data(action),  # type: ignore[attr-defined]
+            attachments=to_uploads(form.cleaned_data.get("attachments") or []),
+            ip=client_ip(request),
+        )
+    except DomainError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        show_error(form, exc)
+        return False
+    messages.success(
+        request, _("已%(action)s：%(number)s") % {"action": action_label(action), "number": case.number}
+    )
+    return True
+
+
+def _detail_context(
+    request: HttpRequest, case: Case, forms: dict[str, ActionForm] | None = None
+) -> dict[str, Any]:
+    allowed = selectors.actions_for(request.user, case)
+    departments = _department_choices(request.user, case) if "dispatch" in allowed else []
+    forms = forms or {}
+    action_forms = action_entries(
+        allowed,
+        PRIMARY_ACTIONS,
+        lambda action: forms.get(action) or ActionForm(prefix=action, departments=departments),
+        ActionForm,
+    )
     suggestion = None
     if "dispatch" in allowed:
         suggestion = services.rule_in_force(case.category, case.region_path, timezone.localdate())
@@ -211,27 +262,8 @@ def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse
     form = ActionForm(
         request.POST, request.FILES, prefix=action, departments=_department_choices(request.user, case)
     )
-    if form.is_valid():
-        try:
-            services.case_transition(
-                actor=request.user,  # type: ignore[arg-type]
-                case_id=case.pk,
-                action=action,
-                note=form.cleaned_data.get("note", ""),
-                data=form.service_data(action),
-                attachments=to_uploads(form.cleaned_data.get("attachments") or []),
-                ip=client_ip(request),
-            )
-        except DomainError as exc:
-            if exc.status == 404:
-                raise Http404 from exc
-            apply_error(form, exc)
-        else:
-            messages.success(
-                request,
-                _("已%(action)s：%(number)s") % {"action": action_label(action), "number": case.number},
-            )
-            return redirect("case-detail", case_id=case.pk)
+    if form.is_valid() and submit_action(request, form, case=case, action=action):
+        return redirect("case-detail", case_id=case.pk)
     case = selectors.case_detail(request.user, case_id)
     response = render(request, "cases/case_detail.html", _detail_context(request, case, {action: form}))
     response.status_code = 422

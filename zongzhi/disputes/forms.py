@@ -7,8 +7,14 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from zongzhi.cases.forms import RATING_CHOICES, MultipleFileField, MultipleFileInput, apply_error, to_uploads
-from zongzhi.cases.models import Channel, SupervisionKind, Urgency
+from zongzhi.cases.forms import (
+    FeedbackActionForm,
+    MultipleFileField,
+    MultipleFileInput,
+    apply_error,
+    to_uploads,
+)
+from zongzhi.cases.models import Channel, Urgency
 
 from . import services
 from .models import (
@@ -137,16 +143,25 @@ def party_formset(data: Any = None, prefix: str = "parties") -> Any:
     return formset
 
 
-class RiskFields(forms.Form):
-    risk_level = forms.ChoiceField(
+def _risk_level_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
         label=_("风险等级"),
         choices=RiskLevel.choices,
         initial=RiskLevel.LOW,
         widget=forms.Select(attrs=_SELECT),
     )
-    flags = forms.MultipleChoiceField(
+
+
+def _flags_field() -> forms.MultipleChoiceField:
+    """The 民转刑 risk signals; the choices are set per form instance (``_flag_choices``)."""
+    return forms.MultipleChoiceField(
         label=_("民转刑风险信号"), required=False, widget=forms.CheckboxSelectMultiple
     )
+
+
+class RiskFields(forms.Form):
+    risk_level = _risk_level_field()
+    flags = _flags_field()
     risk_note = forms.CharField(
         label=_("风险评估说明"),
         max_length=2000,
@@ -159,7 +174,16 @@ class RiskFields(forms.Form):
         self.fields["flags"].choices = _flag_choices()  # type: ignore[attr-defined]
 
 
-class DisputeIntakeForm(RiskFields):
+class TypedRiskFields(RiskFields):
+    """Risk fields and a ``dispute_type`` field (declared by the subclass) offering the configured
+    dispute types."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dispute_type"].choices = _type_choices()  # type: ignore[attr-defined]
+
+
+class DisputeIntakeForm(TypedRiskFields):
     """One-stop intake at the window (一站式受理)."""
 
     channel = forms.ChoiceField(
@@ -223,15 +247,11 @@ class DisputeIntakeForm(RiskFields):
     )
     accept = forms.BooleanField(label=_("当场受理（一站式受理）"), required=False, initial=True)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["dispute_type"].choices = _type_choices()  # type: ignore[attr-defined]
-
     def clean_region(self) -> str:
         return _region_code(self.cleaned_data["region"])
 
 
-class FromCaseForm(RiskFields):
+class FromCaseForm(TypedRiskFields):
     dispute_type = forms.ChoiceField(label=_("纠纷类型"), widget=forms.Select(attrs=_SELECT))
     people_count = forms.IntegerField(
         label=_("涉及人数"), min_value=1, max_value=100000, initial=2, widget=forms.NumberInput(attrs=_TEXT)
@@ -244,10 +264,6 @@ class FromCaseForm(RiskFields):
         decimal_places=2,
         widget=forms.NumberInput(attrs=_TEXT),
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["dispute_type"].choices = _type_choices()  # type: ignore[attr-defined]
 
 
 class GridDisputeForm(forms.Form):
@@ -279,15 +295,8 @@ class GridDisputeForm(forms.Form):
     people_count = forms.IntegerField(
         label=_("涉及人数"), min_value=1, max_value=100000, initial=2, widget=forms.NumberInput(attrs=_TEXT)
     )
-    risk_level = forms.ChoiceField(
-        label=_("风险等级"),
-        choices=RiskLevel.choices,
-        initial=RiskLevel.LOW,
-        widget=forms.Select(attrs=_SELECT),
-    )
-    flags = forms.MultipleChoiceField(
-        label=_("民转刑风险信号"), required=False, widget=forms.CheckboxSelectMultiple
-    )
+    risk_level = _risk_level_field()
+    flags = _flags_field()
     resolved_on_site = forms.BooleanField(label=_("已当场化解"), required=False)
     result = forms.CharField(
         label=_("化解情况"),
@@ -319,7 +328,7 @@ class RevealForm(forms.Form):
     )
 
 
-class DisputeActionForm(forms.Form):
+class DisputeActionForm(FeedbackActionForm):
     """One form for every action offered on the dispute page; each action shows its own fields."""
 
     note = forms.CharField(
@@ -444,29 +453,6 @@ class DisputeActionForm(forms.Form):
         error_messages=_DATE_ERRORS,
         widget=forms.DateInput(attrs={**_TEXT, "type": "date"}),
     )
-    # generic actions offered here
-    method = forms.ChoiceField(
-        label=_("反馈方式"),
-        required=False,
-        choices=[("phone", _("电话")), ("sms", _("短信")), ("visit", _("上门")), ("online", _("网上"))],
-        widget=forms.Select(attrs=_SELECT),
-    )
-    rating = forms.ChoiceField(
-        label=_("评价"),
-        required=False,
-        choices=[("", "—"), *RATING_CHOICES],
-        widget=forms.Select(attrs=_SELECT),
-    )
-    comment = forms.CharField(
-        label=_("评价意见"), max_length=500, required=False, widget=forms.TextInput(attrs=_TEXT)
-    )
-    kind = forms.ChoiceField(
-        label=_("督办类型"),
-        required=False,
-        choices=SupervisionKind.choices,
-        initial=SupervisionKind.SUPERVISION,
-        widget=forms.Select(attrs=_SELECT),
-    )
 
     FIELDS: dict[str, tuple[str, ...]] = {
         "assess_risk": ("risk_level", "flags", "note"),
@@ -517,11 +503,10 @@ class DisputeActionForm(forms.Form):
         self.fields["department"].choices = [("", _("默认：主持调解员所在组织")), *(departments or [])]  # type: ignore[attr-defined]
         self.fields["agreement"].choices = [("", _("最近一份")), *(agreements or [])]  # type: ignore[attr-defined]
 
-    @classmethod
-    def fields_for(cls, action: str) -> tuple[str, ...]:
-        return cls.FIELDS.get(action, ("note",))
-
     def service_data(self, action: str) -> dict[str, Any]:
+        shared = self.feedback_data(action)
+        if shared is not None:
+            return shared
         d = self.cleaned_data
 
         def iso(value: Any) -> Any:
@@ -570,12 +555,6 @@ class DisputeActionForm(forms.Form):
                 "performance": d.get("performance"),
                 "next_followup_on": iso(d.get("next_followup_on")),
             }
-        if action == "reply":
-            return {"method": d.get("method", "")}
-        if action == "rate":
-            return {"rating": d.get("rating"), "comment": d.get("comment", ""), "by": "callback"}
-        if action == "supervise":
-            return {"kind": d.get("kind") or SupervisionKind.SUPERVISION}
         return {}
 
 

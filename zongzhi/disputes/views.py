@@ -18,8 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from zongzhi.cases.services import case_transition
+from zongzhi.cases.selectors import case_timeline
 from zongzhi.cases.states import BY_ACTION, action_label
+from zongzhi.cases.views import action_entries, submit_action
 from zongzhi.core.audit import client_ip
 from zongzhi.core.errors import DomainError
 from zongzhi.orgs.models import Department, Region, RegionLevel
@@ -41,7 +42,6 @@ from .forms import (
     RevealForm,
     party_formset,
     show_error,
-    to_uploads,
 )
 from .models import (
     Dispute,
@@ -240,23 +240,13 @@ def _detail_context(
     case = dispute.case
     allowed = selectors.dispute_actions_for(request.user, case)
     offered = [a for a in allowed if a in PAGE_ACTIONS]
-    primary = next((a for a in PRIMARY if a in offered), None)
-    ordered = ([primary] if primary else []) + [a for a in offered if a != primary]
-    action_forms = []
-    for action in ordered:
-        form = (forms or {}).get(action) or _action_form(request, dispute, action)
-        names = DisputeActionForm.fields_for(action)
-        action_forms.append(
-            {
-                "action": action,
-                "label": action_label(action),
-                "form": form,
-                "bound_fields": [form[n] for n in names],
-                "note_required": BY_ACTION[action].note_required,
-                "note_label": DisputeActionForm.NOTE_LABELS.get(action),
-                "primary": action == primary,
-            }
-        )
+    forms = forms or {}
+    action_forms = action_entries(
+        offered,
+        PRIMARY,
+        lambda action: forms.get(action) or _action_form(request, dispute, action),
+        DisputeActionForm,
+    )
     names_clear = selectors.names_clear_for(request.user, dispute)
     agreements = list(selectors.agreements(dispute))
     return {
@@ -272,7 +262,7 @@ def _detail_context(
         "escalations": selectors.escalations(dispute),
         "advice": selectors.escalation_advice(dispute),
         "level_labels": dict(RegionLevel.choices),
-        "timeline": case.events.select_related("actor").order_by("seq"),
+        "timeline": case_timeline(case),
         "related": selectors.related_disputes(request.user, dispute),
         "action_forms": action_forms,
         "more_actions": [action_label(a) for a in allowed if a not in PAGE_ACTIONS],
@@ -299,28 +289,10 @@ def dispute_action(request: HttpRequest, dispute_id: int, action: str) -> HttpRe
     if action not in BY_ACTION or action not in PAGE_ACTIONS:
         raise Http404
     form = _action_form(request, dispute, action, request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            case_transition(
-                actor=request.user,  # type: ignore[arg-type]
-                case_id=dispute.case_id,
-                action=action,
-                note=form.cleaned_data.get("note", ""),
-                data=form.service_data(action),
-                attachments=to_uploads(form.cleaned_data.get("attachments") or []),
-                ip=client_ip(request),
-            )
-        except DomainError as exc:
-            if exc.status == 404:
-                raise Http404 from exc
-            show_error(form, exc)
-        else:
-            messages.success(
-                request,
-                _("已%(action)s：%(number)s")
-                % {"action": action_label(action), "number": dispute.case.number},
-            )
-            return redirect("dispute-detail", dispute_id=dispute.pk)
+    if form.is_valid() and submit_action(
+        request, form, case=dispute.case, action=action, show_error=show_error
+    ):
+        return redirect("dispute-detail", dispute_id=dispute.pk)
     dispute = selectors.dispute_detail(request.user, dispute_id)
     if action not in selectors.dispute_actions_for(request.user, dispute.case):
         # the action's panel is not on the page (any more): say why at the top

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -132,6 +132,85 @@ def _location_values(location: Location) -> dict[str, Any]:
     return {"region": location.region, "region_path": location.region.path, "grid": location.grid}
 
 
+_Record = TypeVar("_Record", Resident, House, Place, Organization)
+
+
+@dataclass(frozen=True)
+class _Unique:
+    """The natural key a record may not share with another: the lookup (``None``: nothing to
+    check) and the field and message of the ``duplicate`` error."""
+
+    lookup: dict[str, Any] | None
+    field: str
+    message: str
+
+    def error(self) -> FieldError:
+        return FieldError(self.field, self.message, code="duplicate")
+
+    def check(self, model: type[_Record], *, exclude: _Record | None = None) -> None:
+        if self.lookup is None:
+            return
+        rows = model.objects.filter(**self.lookup)
+        if exclude is not None:
+            rows = rows.exclude(pk=exclude.pk)
+        if rows.exists():
+            raise self.error()
+
+
+def _record_create(
+    model: type[_Record],
+    *,
+    actor: User | None,
+    kind: str,
+    values: dict[str, Any],
+    location: Location,
+    unique: _Unique,
+    now: dt.datetime,
+) -> _Record:
+    """Create a base-data record at ``location`` after the duplicate check (a race that slips
+    past it is the same ``duplicate`` error); audit ``people.<kind>.create``."""
+    unique.check(model)
+    try:
+        with transaction.atomic():
+            record = model.objects.create(
+                **values, **_location_values(location), created_at=now, updated_at=now, created_by=actor
+            )
+            audit_record(actor=_actor(actor), action=f"people.{kind}.create", obj=record)
+    except IntegrityError:
+        raise unique.error() from None
+    return record
+
+
+def _record_update(
+    record: _Record,
+    *,
+    actor: User | None,
+    kind: str,
+    values: dict[str, Any],
+    location: Location,
+    unique: _Unique,
+    now: dt.datetime,
+    after_save: Callable[[_Record, str, list[str]], None] | None = None,
+) -> _Record:
+    """Replace a record's fields under a row lock after the duplicate check; ``after_save``
+    (record, old region path, changed fields) runs in the same transaction. Audit
+    ``people.<kind>.update`` with the names of the changed fields (never their values)."""
+    model = type(record)
+    unique.check(model, exclude=record)
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=record.pk)
+        old_path = locked.region_path
+        changed = _changed(locked, {**values, **_location_values(location)})
+        locked.updated_at = now
+        locked.save()
+        if after_save is not None:
+            after_save(locked, old_path, changed)
+        audit_record(
+            actor=_actor(actor), action=f"people.{kind}.update", obj=locked, data={"fields": changed}
+        )
+    return locked
+
+
 # --- residents -------------------------------------------------------------------------------------------
 
 
@@ -146,6 +225,18 @@ def _resident_location(
     if grid is None and region is None and house is not None:
         return _locate(actor, region=house.region, grid=house.grid)
     return _locate(actor, region=region, grid=grid)
+
+
+def _resident_unique(values: dict[str, Any]) -> _Unique:
+    return _Unique({"id_number_index": values["id_number_index"]}, "id_number", _("该证件号码已登记。"))
+
+
+def _memberships_follow(resident: Resident, old_path: str, changed: list[str]) -> None:
+    """Memberships follow their resident's region and grid."""
+    if resident.region_path != old_path or "grid" in changed:
+        SpecialGroupMembership.objects.filter(resident=resident).update(
+            region=resident.region, region_path=resident.region_path, grid=resident.grid
+        )
 
 
 def resident_create(
@@ -165,22 +256,15 @@ def resident_create(
     _check_house(actor, house)
     location = _resident_location(actor, region=region, grid=grid, house=house)
     values = clean_resident(data, today=timezone.localdate(now))
-    if Resident.objects.filter(id_number_index=values["id_number_index"]).exists():
-        raise FieldError("id_number", _("该证件号码已登记。"), code="duplicate")
-    try:
-        with transaction.atomic():
-            resident = Resident.objects.create(
-                **values,
-                **_location_values(location),
-                house=house,
-                created_at=now,
-                updated_at=now,
-                created_by=actor,
-            )
-            audit_record(actor=_actor(actor), action="people.resident.create", obj=resident)
-    except IntegrityError:
-        raise FieldError("id_number", _("该证件号码已登记。"), code="duplicate") from None
-    return resident
+    return _record_create(
+        Resident,
+        actor=actor,
+        kind="resident",
+        values={**values, "house": house},
+        location=location,
+        unique=_resident_unique(values),
+        now=now,
+    )
 
 
 def resident_update(
@@ -200,26 +284,96 @@ def resident_update(
     _check_house(actor, house)
     location = _resident_location(actor, region=region, grid=grid, house=house)
     values = clean_resident(data, today=timezone.localdate(now))
-    if Resident.objects.filter(id_number_index=values["id_number_index"]).exclude(pk=resident.pk).exists():
-        raise FieldError("id_number", _("该证件号码已登记。"), code="duplicate")
-    with transaction.atomic():
-        locked = Resident.objects.select_for_update().get(pk=resident.pk)
-        old_path = locked.region_path
-        changed = _changed(locked, {**values, **_location_values(location), "house": house})
-        locked.updated_at = now
-        locked.save()
-        if locked.region_path != old_path or "grid" in changed:
-            # memberships follow their resident's region and grid
-            SpecialGroupMembership.objects.filter(resident=locked).update(
-                region=locked.region, region_path=locked.region_path, grid=locked.grid
-            )
-        audit_record(
-            actor=_actor(actor), action="people.resident.update", obj=locked, data={"fields": changed}
-        )
-    return locked
+    return _record_update(
+        resident,
+        actor=actor,
+        kind="resident",
+        values={**values, "house": house},
+        location=location,
+        unique=_resident_unique(values),
+        now=now,
+        after_save=_memberships_follow,
+    )
 
 
 # --- houses, places, organizations -------------------------------------------------------------------
+
+
+def _house_unique(location: Location, values: dict[str, Any]) -> _Unique:
+    lookup = {"region": location.region, "address_key": values["address_key"]}
+    return _Unique(lookup, "address", _("该地址的房屋已登记。"))
+
+
+def _place_unique(location: Location, values: dict[str, Any]) -> _Unique:
+    return _Unique({"region": location.region, "place_key": values["place_key"]}, "name", _("该场所已登记。"))
+
+
+def _organization_unique(location: Location, values: dict[str, Any]) -> _Unique:
+    lookup = {"credit_code": values["credit_code"]} if values["credit_code"] else None
+    return _Unique(lookup, "credit_code", _("该统一社会信用代码已登记。"))
+
+
+@dataclass(frozen=True)
+class _LocatedKind:
+    """A house, place or organization: the audit name, the input check and the natural key."""
+
+    kind: str
+    clean: Callable[[Any], dict[str, Any]]
+    unique: Callable[[Location, dict[str, Any]], _Unique]
+
+
+_LOCATED: dict[type[Any], _LocatedKind] = {
+    House: _LocatedKind("house", clean_house, _house_unique),
+    Place: _LocatedKind("place", clean_place, _place_unique),
+    Organization: _LocatedKind("organization", clean_organization, _organization_unique),
+}
+
+
+def _located_create(
+    model: type[_Record],
+    *,
+    actor: User | None,
+    data: HouseInput | PlaceInput | OrganizationInput,
+    region: Region | None,
+    grid: Grid | None,
+    now: dt.datetime | None,
+) -> _Record:
+    spec = _LOCATED[model]
+    values = spec.clean(data)
+    location = _locate(actor, region=region, grid=grid, lon=data.lon, lat=data.lat)
+    return _record_create(
+        model,
+        actor=actor,
+        kind=spec.kind,
+        values=values,
+        location=location,
+        unique=spec.unique(location, values),
+        now=now or timezone.now(),
+    )
+
+
+def _located_update(
+    record: _Record,
+    *,
+    actor: User | None,
+    data: HouseInput | PlaceInput | OrganizationInput,
+    region: Region | None,
+    grid: Grid | None,
+    now: dt.datetime | None,
+) -> _Record:
+    _require(actor, Perm.PERSON_MANAGE, record)
+    spec = _LOCATED[type(record)]
+    values = spec.clean(data)
+    location = _locate(actor, region=region, grid=grid, lon=data.lon, lat=data.lat)
+    return _record_update(
+        record,
+        actor=actor,
+        kind=spec.kind,
+        values=values,
+        location=location,
+        unique=spec.unique(location, values),
+        now=now or timezone.now(),
+    )
 
 
 def house_create(
@@ -232,20 +386,7 @@ def house_create(
 ) -> House:
     """Register a house (实有房屋); its grid comes from the grid given or its location. The address
     key must be new in the region (``FieldError('address', code='duplicate')``)."""
-    now = now or timezone.now()
-    values = clean_house(data)
-    location = _locate(actor, region=region, grid=grid, lon=data.lon, lat=data.lat)
-    if House.objects.filter(region=location.region, address_key=values["address_key"]).exists():
-        raise FieldError("address", _("该地址的房屋已登记。"), code="duplicate")
-    try:
-        with transaction.atomic():
-            house = House.objects.create(
-                **values, **_location_values(location), created_at=now, updated_at=now, created_by=actor
-            )
-            audit_record(actor=_actor(actor), action="people.house.create", obj=house)
-    except IntegrityError:
-        raise FieldError("address", _("该地址的房屋已登记。"), code="duplicate") from None
-    return house
+    return _located_create(House, actor=actor, data=data, region=region, grid=grid, now=now)
 
 
 def house_update(
@@ -257,23 +398,7 @@ def house_update(
     grid: Grid | None = None,
     now: dt.datetime | None = None,
 ) -> House:
-    now = now or timezone.now()
-    _require(actor, Perm.PERSON_MANAGE, house)
-    values = clean_house(data)
-    location = _locate(actor, region=region, grid=grid, lon=data.lon, lat=data.lat)
-    if (
-        House.objects.filter(region=location.region, address_key=values["address_key"])
-        .exclude(pk=house.pk)
-        .exists()
-    ):
-        raise FieldError("address", _("该地址的房屋已登记。"), code="duplicate")
-    with transaction.atomic():
-        locked = House.objects.select_for_update().get(pk=house.pk)
-        changed = _changed(locked, {**values, **_location_values(location)})
-        locked.updated_at = now
-        locked.save()
-        audit_record(actor=_actor(actor), action="people.house.update", obj=locked, data={"fields": changed})
-    return locked
+    return _located_update(house, actor=actor, data=data, region=region, grid=grid, now=now)
 
 
 def place_create(
@@ -284,20 +409,7 @@ def place_create(
     grid: Grid | None = None,
     now: dt.datetime | None = None,
 ) -> Place:
-    now = now or timezone.now()
-    values = clean_place(data)
-    location = _locate(actor, region=region, grid=grid, lon=data.lon, lat=data.lat)
-    if Place.objects.filter(region=location.region, place_key=values["place_key"]).exists():
-        raise FieldError("name", _("该场所已登记。"), code="duplicate")
-    try:
-        with transaction.atomic():
-            place = Place.objects.create(
-                **values, **_location_values(location), created_at=now, updated_at=now, created_by=actor
-            )
-            audit_record(actor=_actor(actor), action="people.place.create", obj=place)
-    except IntegrityError:
-        raise FieldError("name", _("该场所已登记。"), code="duplicate") from None
-    return place
+    return _located_create(Place, actor=actor, data=data, region=region, grid=grid, now=now)
 
 
 def place_update(
@@ -309,23 +421,7 @@ def place_update(
     grid: Grid | None = None,
     now: dt.datetime | None = None,
 ) -> Place:
-    now = now or timezone.now()
-    _require(actor, Perm.PERSON_MANAGE, place)
-    values = clean_place(data)
-    location = _locate(actor, region=region, grid=grid, lon=data.lon, lat=data.lat)
-    if (
-        Place.objects.filter(region=location.region, place_key=values["place_key"])
-        .exclude(pk=place.pk)
-        .exists()
-    ):
-        raise FieldError("name", _("该场所已登记。"), code="duplicate")
-    with transaction.atomic():
-        locked = Place.objects.select_for_update().get(pk=place.pk)
-        changed = _changed(locked, {**values, **_location_values(location)})
-        locked.updated_at = now
-        locked.save()
-        audit_record(actor=_actor(actor), action="people.place.update", obj=locked, data={"fields": changed})
-    return locked
+    return _located_update(place, actor=actor, data=data, region=region, grid=grid, now=now)
 
 
 def organization_create(
@@ -337,20 +433,7 @@ def organization_create(
     now: dt.datetime | None = None,
 ) -> Organization:
     """Register an organization; a credit code is checked (GB 32100) and must be new."""
-    now = now or timezone.now()
-    values = clean_organization(data)
-    location = _locate(actor, region=region, grid=grid, lon=data.lon, lat=data.lat)
-    if values["credit_code"] and Organization.objects.filter(credit_code=values["credit_code"]).exists():
-        raise FieldError("credit_code", _("该统一社会信用代码已登记。"), code="duplicate")
-    try:
-        with transaction.atomic():
-            org = Organization.objects.create(
-                **values, **_location_values(location), created_at=now, updated_at=now, created_by=actor
-            )
-            audit_record(actor=_actor(actor), action="people.organization.create", obj=org)
-    except IntegrityError:
-        raise FieldError("credit_code", _("该统一社会信用代码已登记。"), code="duplicate") from None
-    return org
+    return _located_create(Organization, actor=actor, data=data, region=region, grid=grid, now=now)
 
 
 def organization_update(
@@ -362,26 +445,7 @@ def organization_update(
     grid: Grid | None = None,
     now: dt.datetime | None = None,
 ) -> Organization:
-    now = now or timezone.now()
-    _require(actor, Perm.PERSON_MANAGE, organization)
-    values = clean_organization(data)
-    location = _locate(actor, region=region, grid=grid, lon=data.lon, lat=data.lat)
-    if (
-        values["credit_code"]
-        and Organization.objects.filter(credit_code=values["credit_code"])
-        .exclude(pk=organization.pk)
-        .exists()
-    ):
-        raise FieldError("credit_code", _("该统一社会信用代码已登记。"), code="duplicate")
-    with transaction.atomic():
-        locked = Organization.objects.select_for_update().get(pk=organization.pk)
-        changed = _changed(locked, {**values, **_location_values(location)})
-        locked.updated_at = now
-        locked.save()
-        audit_record(
-            actor=_actor(actor), action="people.organization.update", obj=locked, data={"fields": changed}
-        )
-    return locked
+    return _located_update(organization, actor=actor, data=data, region=region, grid=grid, now=now)
 
 
 # --- audited unmasking ----------------------------------------------------------------------------------

@@ -190,22 +190,35 @@ def resident_new(request: HttpRequest) -> HttpResponse:
     _require_anywhere(request.user, Perm.PERSON_MANAGE)
     form = ResidentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            resident = services.resident_create(
-                actor=request.user,  # type: ignore[arg-type]
-                data=_resident_input(d, None),
-                region=d.get("region"),
-                grid=d.get("grid"),
-                house=_house_choice(request.user, d.get("house")),
-            )
-        except DomainError as exc:
-            _fail(exc)
-            apply_error(form, exc)
-        else:
-            messages.success(request, _("已登记实有人口。"))
-            return redirect("resident-detail", resident_id=resident.pk)
+        done = _save_resident(request, form, None, _("已登记实有人口。"))
+        if done is not None:
+            return done
     return _form_page(request, form, _("登记实有人口"), "residents")
+
+
+def _save_resident(
+    request: HttpRequest, form: ResidentForm, resident: Resident | None, done_message: str
+) -> HttpResponse | None:
+    """Register (``resident`` None) or change a resident from a valid form: the redirect to the
+    resident's page, or ``None`` with the service's error on the form."""
+    d = form.cleaned_data
+    fields = {
+        "data": _resident_input(d, resident),
+        "region": d.get("region"),
+        "grid": d.get("grid"),
+        "house": _house_choice(request.user, d.get("house")),
+    }
+    try:
+        if resident is None:
+            resident = services.resident_create(actor=request.user, **fields)  # type: ignore[arg-type]
+        else:
+            services.resident_update(actor=request.user, resident=resident, **fields)  # type: ignore[arg-type]
+    except DomainError as exc:
+        _fail(exc)
+        apply_error(form, exc)
+        return None
+    messages.success(request, done_message)
+    return redirect("resident-detail", resident_id=resident.pk)
 
 
 def _form_page(request: HttpRequest, form: Any, title: str, tab: str, obj: Any = None) -> HttpResponse:
@@ -250,22 +263,9 @@ def resident_edit(request: HttpRequest, resident_id: int) -> HttpResponse:
         masked={"id_number": view.id_number, "phone": view.phone},
     )
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            services.resident_update(
-                actor=request.user,  # type: ignore[arg-type]
-                resident=resident,
-                data=_resident_input(d, resident),
-                region=d.get("region"),
-                grid=d.get("grid"),
-                house=_house_choice(request.user, d.get("house")),
-            )
-        except DomainError as exc:
-            _fail(exc)
-            apply_error(form, exc)
-        else:
-            messages.success(request, _("已保存。"))
-            return redirect("resident-detail", resident_id=resident.pk)
+        done = _save_resident(request, form, resident, _("已保存。"))
+        if done is not None:
+            return done
     return _form_page(request, form, _("修改实有人口"), "residents", resident)
 
 
@@ -425,20 +425,10 @@ def _record_detail(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def house_detail(request: HttpRequest, house_id: int) -> HttpResponse:
-    return _record_detail(request, "house", house_id)
-
-
-@login_required
-@require_GET
-def place_detail(request: HttpRequest, place_id: int) -> HttpResponse:
-    return _record_detail(request, "place", place_id)
-
-
-@login_required
-@require_GET
-def organization_detail(request: HttpRequest, organization_id: int) -> HttpResponse:
-    return _record_detail(request, "organization", organization_id)
+def record_detail(request: HttpRequest, kind: str, **ids: int) -> HttpResponse:
+    """A house, place or organization; ``kind`` comes from the URL pattern, the id under its own
+    name (``house_id``…)."""
+    return _record_detail(request, kind, ids[_RECORDS[kind][2]])
 
 
 def _phone_or_keep(d: dict[str, Any], field: str, existing: Any, column: str) -> str:
@@ -540,38 +530,9 @@ def _record_form(request: HttpRequest, kind: str, pk: int | None) -> HttpRespons
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def house_new(request: HttpRequest) -> HttpResponse:
-    return _record_form(request, "house", None)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def house_edit(request: HttpRequest, house_id: int) -> HttpResponse:
-    return _record_form(request, "house", house_id)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def place_new(request: HttpRequest) -> HttpResponse:
-    return _record_form(request, "place", None)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def place_edit(request: HttpRequest, place_id: int) -> HttpResponse:
-    return _record_form(request, "place", place_id)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def organization_new(request: HttpRequest) -> HttpResponse:
-    return _record_form(request, "organization", None)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def organization_edit(request: HttpRequest, organization_id: int) -> HttpResponse:
-    return _record_form(request, "organization", organization_id)
+def record_form(request: HttpRequest, kind: str, **ids: int) -> HttpResponse:
+    """Register (no id in the URL) or change a house, place or organization."""
+    return _record_form(request, kind, ids.get(_RECORDS[kind][2]))
 
 
 # --- special populations -----------------------------------------------------------------------------------
