@@ -46,6 +46,7 @@ run: setup
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py seed_demo_people
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py seed_demo_disputes
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py rebuild_facts
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py seed_demo_insight
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py runserver 127.0.0.1:8000
 
 test: setup browser-deps

@@ -243,8 +243,12 @@ def scorecard(plan: AssessmentPlan, period: Period, *, as_of: dt.datetime) -> Sc
             rows[key].values[pi.pk] = value
             rows[key].scores[pi.pk] = score_of(pi, value)
     ordered = list(rows.values())
+    rates = [pi for pi in indicators if pi.indicator.kind == "rate"]
     for row in ordered:
-        row.total = formulas.total([(row.scores[pi.pk], pi.weight) for pi in indicators])
+        # counts alone (no supervision, no escalation) say nothing of a subject that had no case in
+        # the period: without a rate that has a value there is no total and no rank
+        active = not rates or any(row.values[pi.pk].value is not None for pi in rates)
+        row.total = formulas.total([(row.scores[pi.pk], pi.weight) for pi in indicators]) if active else None
     for row, rank in zip(ordered, formulas.competition_ranks([r.total for r in ordered]), strict=True):
         row.rank = rank
     ordered.sort(key=lambda r: (r.rank is None, r.rank or 0, r.subject.name))

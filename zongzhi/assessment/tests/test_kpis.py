@@ -265,6 +265,28 @@ def test_scores_totals_and_ranks_end_to_end(month: Month) -> None:
     assert card.full_marks == 100
 
 
+def test_counts_alone_give_no_total(month: Month) -> None:
+    """A subject whose rates are all empty (no case in the period) is not ranked on its counts:
+    0 supervisions would otherwise earn the full weight and a total of 100."""
+    plan = services.plan_create(
+        actor=None,
+        region=month.w.r["A"],
+        name="综合考核",
+        subject_kind="region",
+        indicators=[
+            services.IndicatorInput(code="satisfaction", weight=50, target=0.9),
+            services.IndicatorInput(code="supervision_count", weight=50, target=0),
+        ],
+    )
+    card = selectors.scorecard(plan, MARCH, as_of=AS_OF)
+    by_name = {row.subject.name: row for row in card.rows}
+    a2 = by_name["甲二街道"]  # no rated case in March: satisfaction "—"
+    assert a2.values[card.indicators[0].pk].value is None
+    assert a2.values[card.indicators[1].pk].value is not None  # the count has a value …
+    assert a2.total is None and a2.rank is None  # … but no total, no rank
+    assert by_name["甲一街道"].total is not None and by_name["甲一街道"].rank == 1
+
+
 def test_ties_share_a_rank(month: Month) -> None:
     """Step scoring with target 80 %: A1 (8 / 10) and A2 (1 / 1) both earn the full weight → both
     rank 1 (competition ranking: the next rank would be 3)."""
