@@ -1366,7 +1366,9 @@ def measure_queues(
     def selector_qs(key: str) -> Any:
         if key.startswith("dept:"):
             return selectors.for_list(selectors.department_queue(handler, key[5:], now=now))[:50]
-        return selectors.for_list(selectors.case_list(operator, CaseFilters(queue=key, mine=True), now=now))[:50]
+        return selectors.for_list(selectors.case_list(operator, CaseFilters(queue=key, mine=True), now=now))[
+            :50
+        ]
 
     results = []
     say("")

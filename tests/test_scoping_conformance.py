@@ -238,7 +238,11 @@ def _case_subject(village: Region) -> dict[str, Any]:
     return {"case_id": case.pk, "link_id": link.pk}
 
 
-_ENROL = {"group": "key_youth", "starts_on": "2026-01-05", "details": {"youth_type": "dropout", "guardian_name": "祖母"}}
+_ENROL = {
+    "group": "key_youth",
+    "starts_on": "2026-01-05",
+    "details": {"youth_type": "dropout", "guardian_name": "祖母"},
+}
 
 
 def _plan(village: Region) -> Any:
@@ -419,7 +423,9 @@ ROUTES: dict[str, Route] = {
         method="post",
         fresh=True,
     ),
-    "api/v1/assessment/plans/<plan_id>": Route(perm=Perm.ASSESSMENT_VIEW, build=lambda v: {"plan_id": _plan(v).pk}),
+    "api/v1/assessment/plans/<plan_id>": Route(
+        perm=Perm.ASSESSMENT_VIEW, build=lambda v: {"plan_id": _plan(v).pk}
+    ),
     "api/v1/assessment/plans/<plan_id>/drill/<indicator_id>": Route(
         perm=Perm.ASSESSMENT_VIEW, build=_plan_indicator
     ),
@@ -625,7 +631,9 @@ ROUTES: dict[str, Route] = {
         ok=302,
         fresh=True,
     ),
-    "assessment/plans/<int:plan_id>/": Route(perm=Perm.ASSESSMENT_VIEW, build=lambda v: {"plan_id": _plan(v).pk}),
+    "assessment/plans/<int:plan_id>/": Route(
+        perm=Perm.ASSESSMENT_VIEW, build=lambda v: {"plan_id": _plan(v).pk}
+    ),
     "assessment/plans/<int:plan_id>/drill/<int:indicator_id>/": Route(
         perm=Perm.ASSESSMENT_VIEW, build=_plan_indicator
     ),

@@ -30,10 +30,20 @@ def test_director_alerts_and_assessment(site: Site, world: World) -> None:  # no
         indicators=assessment_services.default_indicators("region"),
     )
     alerts.alert_rule_create(
-        actor=None, region=world.r["A"], kind="repeat_reporter", name="重复反映", level="orange", params={"count": 3}
+        actor=None,
+        region=world.r["A"],
+        kind="repeat_reporter",
+        name="重复反映",
+        level="orange",
+        params={"count": 3},
     )
     alerts.alert_rule_create(
-        actor=None, region=world.r["A"], kind="cluster", name="消防聚集", level="red", params={"count": 3, "radius_m": 300}
+        actor=None,
+        region=world.r["A"],
+        kind="cluster",
+        name="消防聚集",
+        level="red",
+        params={"count": 3, "radius_m": 300},
     )
     for i in range(3):
         report(world, kind="appeal", reporter_phone="13811112222", title=f"小区门口占道经营{i + 1}")

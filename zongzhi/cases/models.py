@@ -664,15 +664,37 @@ class CaseSubject(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    Q(resident__isnull=False, house__isnull=True, place__isnull=True, organization__isnull=True)
-                    | Q(resident__isnull=True, house__isnull=False, place__isnull=True, organization__isnull=True)
-                    | Q(resident__isnull=True, house__isnull=True, place__isnull=False, organization__isnull=True)
-                    | Q(resident__isnull=True, house__isnull=True, place__isnull=True, organization__isnull=False)
+                    Q(
+                        resident__isnull=False,
+                        house__isnull=True,
+                        place__isnull=True,
+                        organization__isnull=True,
+                    )
+                    | Q(
+                        resident__isnull=True,
+                        house__isnull=False,
+                        place__isnull=True,
+                        organization__isnull=True,
+                    )
+                    | Q(
+                        resident__isnull=True,
+                        house__isnull=True,
+                        place__isnull=False,
+                        organization__isnull=True,
+                    )
+                    | Q(
+                        resident__isnull=True,
+                        house__isnull=True,
+                        place__isnull=True,
+                        organization__isnull=False,
+                    )
                 ),
                 name="casesubject_exactly_one",
             ),
             models.UniqueConstraint(
-                fields=["case", "resident"], condition=Q(resident__isnull=False), name="casesubject_unique_resident"
+                fields=["case", "resident"],
+                condition=Q(resident__isnull=False),
+                name="casesubject_unique_resident",
             ),
             models.UniqueConstraint(
                 fields=["case", "house"], condition=Q(house__isnull=False), name="casesubject_unique_house"
