@@ -16,6 +16,8 @@ import hashlib
 import os
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 NONCE_BYTES = 12
@@ -74,40 +76,104 @@ def _aad_state(key: bytes, associated: bytes) -> int:
     return _ghash_for(key).absorb(0, associated)
 
 
+def _tables(ghash: _GHash) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """The multiplication tables as two (16, 256) arrays: the high and the low 64 bits."""
+    found = getattr(ghash, "_arrays", None)
+    if found is None:
+        mask = (1 << 64) - 1
+        hi = np.array([[v >> 64 for v in t] for t in ghash.tables], dtype=np.uint64)
+        lo = np.array([[v & mask for v in t] for t in ghash.tables], dtype=np.uint64)
+        found = ghash._arrays = (hi, lo)  # type: ignore[attr-defined]
+    return found
+
+
+_SHIFTS = np.arange(56, -8, -8, dtype=np.uint64)  # byte j of a 64-bit half sits at bit 56 - 8j
+
+
+def _mul_many(
+    tables: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]],
+    hi: npt.NDArray[np.uint64],
+    lo: npt.NDArray[np.uint64],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """``_GHash.mul`` of many blocks at once (each block as its high and low 64 bits)."""
+    th, tl = tables
+    index = np.arange(16)[:, None]
+    octets = np.concatenate(
+        [(hi[None, :] >> _SHIFTS[:, None]) & 0xFF, (lo[None, :] >> _SHIFTS[:, None]) & 0xFF]
+    )
+    octets = octets.astype(np.intp)
+    return (
+        np.bitwise_xor.reduce(th[index, octets], axis=0),
+        np.bitwise_xor.reduce(tl[index, octets], axis=0),
+    )
+
+
+def _halves(blocks: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """(n, 16) bytes → the big-endian high and low 64 bits of each block."""
+    words = np.ascontiguousarray(blocks).view(">u8").astype(np.uint64)
+    return words[:, 0].copy(), words[:, 1].copy()
+
+
 def encrypt_many(
     key: bytes, plaintexts: Sequence[bytes], *, associated: bytes = b"", nonces: bytes | None = None
 ) -> list[bytes]:
     """``nonce || ciphertext || tag`` of every plaintext under SM4-GCM with ``key``, each with its
-    own random 96-bit nonce (``nonces``: 12 bytes per plaintext, for tests only)."""
+    own random 96-bit nonce (``nonces``: 12 bytes per plaintext, for tests only).
+
+    The values are handled in groups of the same number of blocks, each group in lockstep: one
+    SM4 call for all its counter blocks, and GHASH as table look-ups over arrays."""
     n = len(plaintexts)
     if not n:
         return []
     nonces = nonces if nonces is not None else os.urandom(NONCE_BYTES * n)
     if len(nonces) != NONCE_BYTES * n:
         raise ValueError("one 12-byte nonce per plaintext")
-    # counter blocks: J0 (masks the tag), then inc32(J0), … for the keystream
-    counters = bytearray()
-    for i, text in enumerate(plaintexts):
-        nonce = nonces[NONCE_BYTES * i : NONCE_BYTES * (i + 1)]
-        for c in range(1, (len(text) + 15) // 16 + 2):
-            counters += nonce
-            counters += c.to_bytes(4, "big")
-    stream = Cipher(algorithms.SM4(key), modes.ECB()).encryptor().update(bytes(counters))  # noqa: S305 - the counter blocks of GCM
+    nonce_rows = np.frombuffer(nonces, dtype=np.uint8).reshape(n, NONCE_BYTES)
     ghash = _ghash_for(key)
+    tables = _tables(ghash)
     start = _aad_state(key, associated)
-    aad_bits = (len(associated) * 8) << 64
-    out: list[bytes] = []
-    pos = 0
+    start_hi, start_lo = np.uint64(start >> 64), np.uint64(start & ((1 << 64) - 1))
+    aad_bits = np.uint64(len(associated) * 8)
+    encryptor = Cipher(algorithms.SM4(key), modes.ECB()).encryptor()  # noqa: S305 - the counter blocks of GCM
+    groups: dict[int, list[int]] = {}
     for i, text in enumerate(plaintexts):
-        size = len(text)
-        mask = stream[pos : pos + 16]
-        keystream = stream[pos + 16 : pos + 16 + size]
-        pos += 16 * ((size + 15) // 16 + 1)
-        body = (int.from_bytes(text, "big") ^ int.from_bytes(keystream, "big")).to_bytes(size, "big")
-        y = ghash.absorb(start, body)
-        y = ghash.mul(y ^ aad_bits ^ (size * 8))
-        tag = (y ^ int.from_bytes(mask, "big")).to_bytes(16, "big")
-        out.append(nonces[NONCE_BYTES * i : NONCE_BYTES * (i + 1)] + body + tag)
+        groups.setdefault((len(text) + 15) // 16, []).append(i)
+    out: list[bytes] = [b""] * n
+    for blocks, members in groups.items():
+        g = len(members)
+        idx = np.array(members, dtype=np.intp)
+        # counter blocks: J0 (masks the tag), then inc32(J0), … for the keystream
+        counters = np.empty((g, blocks + 1, 16), dtype=np.uint8)
+        counters[:, :, :NONCE_BYTES] = nonce_rows[idx][:, None, :]
+        counters[:, :, NONCE_BYTES:] = (
+            np.arange(1, blocks + 2, dtype=">u4").view(np.uint8).reshape(blocks + 1, 4)[None, :, :]
+        )
+        stream = np.frombuffer(encryptor.update(counters.tobytes()), dtype=np.uint8).reshape(
+            g, blocks + 1, 16
+        )
+        width = 16 * blocks
+        sizes = np.array([len(plaintexts[i]) for i in members], dtype=np.intp)
+        texts = np.frombuffer(
+            b"".join(plaintexts[i].ljust(width, b"\0") for i in members), dtype=np.uint8
+        ).reshape(g, width)
+        body = texts ^ stream[:, 1:, :].reshape(g, width)
+        body[np.arange(width)[None, :] >= sizes[:, None]] = 0  # GHASH sees the ciphertext zero-padded
+        hi = np.full(g, start_hi, dtype=np.uint64)
+        lo = np.full(g, start_lo, dtype=np.uint64)
+        for b in range(blocks):
+            x_hi, x_lo = _halves(body[:, 16 * b : 16 * b + 16])
+            hi, lo = _mul_many(tables, hi ^ x_hi, lo ^ x_lo)
+        hi, lo = _mul_many(tables, hi ^ aad_bits, lo ^ (sizes.astype(np.uint64) * np.uint64(8)))
+        m_hi, m_lo = _halves(stream[:, 0, :])
+        tags = np.stack([hi ^ m_hi, lo ^ m_lo], axis=1).astype(">u8").tobytes()
+        bodies = body.tobytes()
+        for j, i in enumerate(members):
+            size = int(sizes[j])
+            out[i] = (
+                nonces[NONCE_BYTES * i : NONCE_BYTES * (i + 1)]
+                + bodies[width * j : width * j + size]
+                + tags[16 * j : 16 * j + 16]
+            )
     return out
 
 

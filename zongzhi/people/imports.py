@@ -49,7 +49,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -745,10 +745,15 @@ class _Writer:
     def seen(self, keys: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         if self.pg:
-            # the driver's own cursor binds the list as one array parameter (no client-side quoting)
+            # the driver's own cursor binds the list as one array parameter (no client-side quoting);
+            # a join on the unnested array probes the key index: with "k = ANY(%s)" the planner
+            # scans the whole (never analyzed) table, per batch, which grows with the file
             connection.ensure_connection()
             with connection.connection.cursor() as raw:
-                raw.execute(f"SELECT k, row_no FROM {self.keys_table} WHERE k = ANY(%s)", [keys])  # noqa: S608 - identifiers are ours
+                raw.execute(
+                    f"SELECT t.k, t.row_no FROM unnest(%s::text[]) AS q(k) JOIN {self.keys_table} t ON t.k = q.k",  # noqa: S608 - identifiers are ours
+                    [keys],
+                )
                 found.update(raw.fetchall())
             return found
         with connection.cursor() as cur:
@@ -777,11 +782,13 @@ class _Writer:
         out: dict[str, tuple[int, str]] = {}
         manager = self.model._default_manager
         if self.spec is RESIDENT and self.pg:
-            # one indexed lookup for the whole batch (the ORM's IN list costs more than the query)
+            # one indexed lookup for the whole batch (the ORM's IN list costs more than the query),
+            # written as a join so the unique index is probed rather than the table scanned
             connection.ensure_connection()
             with connection.connection.cursor() as raw:
                 raw.execute(
-                    f"SELECT id_number_index, id, region_path FROM {self.qn(self.table)} WHERE id_number_index = ANY(%s)",  # noqa: S608 - identifiers are ours
+                    f"SELECT t.id_number_index, t.id, t.region_path FROM unnest(%s::text[]) AS q(k)"  # noqa: S608 - identifiers are ours
+                    f" JOIN {self.qn(self.table)} t ON t.id_number_index = q.k",
                     [[r.key for r in rows]],
                 )
                 return {key: (pk, path) for key, pk, path in raw.fetchall()}
@@ -999,22 +1006,30 @@ class _Inline:
 
 
 def _workers(size: int) -> int:
-    """Worker processes for validating and sealing: ``ZZ_IMPORT_WORKERS`` when set (0 = in
-    process), else one per CPU (at most 8) for files over 4 MB, else none."""
+    """Worker processes for validating and sealing: ``ZZ_IMPORT_WORKERS`` when set (0 = none), else,
+    for files over 4 MB, one per CPU beyond the two that the importing process and the database
+    keep busy (at most 8): on a 2-CPU machine more processes only compete with the database."""
     configured = getattr(settings, "ZZ_IMPORT_WORKERS", None)
     if configured is not None:
         return max(0, int(configured))
-    return min(os.cpu_count() or 1, 8) if size > 4 * 1024 * 1024 else 0
+    return max(0, min((os.cpu_count() or 1) - 2, 8)) if size > 4 * 1024 * 1024 else 0
+
+
+def _clean_in_thread(language: str | None, entity: str, today: dt.date, inputs: list[Any]) -> list[Any]:
+    with translation.override(language):
+        return import_worker.clean_rows(entity, today, inputs)
 
 
 def _start_pool(workers: int) -> Any:
+    """Worker processes when ``workers`` > 0; else one thread, which cleans the next batch while
+    this thread waits for the database to write the last one (the driver releases the GIL)."""
     if workers <= 0:
-        return None
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="people-import")
     try:
         context = multiprocessing.get_context("forkserver")
         return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=import_worker.init)
-    except (OSError, ValueError, AssertionError):  # e.g. inside a daemonic process: run in process
-        return None
+    except (OSError, ValueError, AssertionError):  # e.g. inside a daemonic process: clean in a thread
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="people-import")
 
 
 def _process_batch(
@@ -1149,6 +1164,8 @@ def _run(
         inputs = [None if r.problems else r.data for r in batch]
         if pool is None:
             future: Any = _Inline(import_worker.clean_rows(spec.name, today, inputs))
+        elif isinstance(pool, ThreadPoolExecutor):
+            future = pool.submit(_clean_in_thread, translation.get_language(), spec.name, today, inputs)
         else:
             future = pool.submit(import_worker.clean_rows, spec.name, today, inputs)
         pending.append((batch, future))

@@ -91,6 +91,18 @@ class ResidentInput:
     notes: str = ""
 
 
+# field labels of the messages, made once (a lazy string per call and field adds up in an import)
+_L_ID_TYPE = gettext_lazy("证件类型")
+_L_NAME = gettext_lazy("姓名")
+_L_SEX = gettext_lazy("性别")
+_L_RESIDENT_TYPE = gettext_lazy("人口类型")
+_L_ETHNICITY = gettext_lazy("民族")
+_L_HOUSEHOLD_ADDRESS = gettext_lazy("户籍地址")
+_L_CURRENT_ADDRESS = gettext_lazy("现住地址")
+_L_EMPLOYMENT = gettext_lazy("就业情况")
+_L_NOTES = gettext_lazy("备注")
+
+
 def clean_resident(
     data: ResidentInput, *, today: dt.date | None = None, sealer: Sealer = seal
 ) -> dict[str, Any]:
@@ -98,24 +110,30 @@ def clean_resident(
 
     A citizen ID (``id_card``) is checked against GB 11643 (shape, birth date, check digit); birth
     date and sex come from it, and a birth date or sex given that contradicts it is an error."""
-    id_type = _choice("id_type", data.id_type or IdType.ID_CARD, IdType, gettext_lazy("证件类型"))
+    id_type = _choice("id_type", data.id_type or IdType.ID_CARD, IdType, _L_ID_TYPE)
+    info = None
     try:
-        number = validate_id_number(id_type, data.id_number)
+        if id_type == IdType.ID_CARD and (data.id_number or "").strip():
+            # the GB 11643 check once, as ``validate_id_number`` would make it
+            info = parse_citizen_id(data.id_number, today=today)
+            number = info.number
+        else:
+            number = validate_id_number(id_type, data.id_number)
     except ValidationProblem as exc:
         raise _problem("id_number", exc) from None
-    name = _text("name", data.name, 60, gettext_lazy("姓名"), required=True)
+    name = _text("name", data.name, 60, _L_NAME, required=True)
     sex = data.sex or ""
     birth = data.birth_date
     if id_type == IdType.ID_CARD:
-        info = parse_citizen_id(number, today=today)
+        info = info or parse_citizen_id(number, today=today)
         if birth is not None and birth != info.birth_date:
             raise FieldError("birth_date", _("出生日期与身份证号码不一致。"), code="id_mismatch")
         if sex and sex != Sex.UNKNOWN and sex != info.sex:
             raise FieldError("sex", _("性别与身份证号码不一致。"), code="id_mismatch")
         sex, birth = info.sex, info.birth_date
-    sex = _choice("sex", sex or Sex.UNKNOWN, Sex, gettext_lazy("性别"))
+    sex = _choice("sex", sex or Sex.UNKNOWN, Sex, _L_SEX)
     resident_type = _choice(
-        "resident_type", data.resident_type or ResidentType.REGISTERED, ResidentType, gettext_lazy("人口类型")
+        "resident_type", data.resident_type or ResidentType.REGISTERED, ResidentType, _L_RESIDENT_TYPE
     )
     phone = ""
     if (data.phone or "").strip():
@@ -134,16 +152,14 @@ def clean_resident(
         "name_index": sealed_name.index,
         "sex": sex,
         "birth_date": birth,
-        "ethnicity": _text("ethnicity", data.ethnicity, 20, gettext_lazy("民族")),
+        "ethnicity": _text("ethnicity", data.ethnicity, 20, _L_ETHNICITY),
         "phone_enc": sealed_phone.enc,
         "phone_index": sealed_phone.index,
-        "household_address": _text(
-            "household_address", data.household_address, 200, gettext_lazy("户籍地址")
-        ),
-        "current_address": _text("current_address", data.current_address, 200, gettext_lazy("现住地址")),
+        "household_address": _text("household_address", data.household_address, 200, _L_HOUSEHOLD_ADDRESS),
+        "current_address": _text("current_address", data.current_address, 200, _L_CURRENT_ADDRESS),
         "resident_type": resident_type,
-        "employment": _text("employment", data.employment, 120, gettext_lazy("就业情况")),
-        "notes": _text("notes", data.notes, 2000, gettext_lazy("备注")),
+        "employment": _text("employment", data.employment, 120, _L_EMPLOYMENT),
+        "notes": _text("notes", data.notes, 2000, _L_NOTES),
         "key_id": sealed_id.key_id,
     }
 

@@ -8,6 +8,7 @@ Chinese message and whose ``code`` attribute is a stable machine code (callers t
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ class ValidationProblem(ValueError):
 
 def id_check_digit(first17: str) -> str:
     """The GB 11643 check character (``0``–``9`` or ``X``) for the first 17 digits."""
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise ValueError("17 digits expected")
+    total = sum(map(operator.mul, map(int, first17), _ID_WEIGHTS))
     return _ID_CHECK[total % 11]
 
 

@@ -205,7 +205,7 @@ def test_batch_sm4_gcm_equals_one_at_a_time_encryption(associated: bytes) -> Non
     from zongzhi.people.gcm import encrypt_many
 
     key = os.urandom(16)
-    texts = [os.urandom(n) for n in (1, 5, 15, 16, 17, 31, 32, 33, 100)] + [CLEAR_NAME.encode()]
+    texts = [os.urandom(n) for n in (0, 1, 5, 15, 16, 17, 31, 32, 33, 100, 7, 18)] + [CLEAR_NAME.encode()]
     nonces = os.urandom(12 * len(texts))
     got = encrypt_many(key, texts, associated=associated, nonces=nonces)
     for i, text in enumerate(texts):

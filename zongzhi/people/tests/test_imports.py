@@ -599,6 +599,26 @@ def test_the_worker_process_path_gives_the_same_answers(world: Any) -> None:
     assert _errors(report) == [(32, "证件号码", "身份证号码校验位错误。")]
 
 
+def test_many_small_batches_find_duplicates_and_existing_rows_across_batches(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zongzhi.people import imports
+
+    monkeypatch.setattr(imports, "BATCH", 3)  # duplicates and updates found across many batches
+    lines = [_row(make_id(seq=f"{i:03d}"), grid=world.grid.code) for i in range(40)]
+    lines.insert(20, _row(_bad_checkdigit(ID2), grid=world.grid.code))
+    lines.append(_row(make_id(seq="005"), grid=world.grid.code))
+    report = _import(world, _csv(*lines), workers=0)
+    assert (report.rows, report.created, report.bad) == (42, 40, 2)
+    assert _errors(report) == [
+        (22, "证件号码", "身份证号码校验位错误。"),
+        (43, "证件号码", "与第 7 行重复。"),
+    ]
+    again = _import(world, _csv(*lines), workers=0)
+    assert (again.created, again.updated, again.bad) == (0, 40, 2)
+    assert Resident.objects.count() == 40
+
+
 def test_an_existing_single_record_and_an_import_agree_on_the_key(world: Any) -> None:
     services.resident_create(
         actor=world.director, data=ResidentInput(id_type="id_card", id_number=ID1, name="甲"), grid=world.grid
