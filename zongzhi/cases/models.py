@@ -343,9 +343,10 @@ class Case(models.Model):
             models.Index(fields=["state", "region_path", "due_at"], name="case_state_region_idx"),
             # "临期" (due soon): the remind time has passed, the due time has not; in the open stages
             # that have a clock the center is waiting on (a replied case waits for its rating). Read
-            # from ``due_at >= now`` in the list's order, the first rows are the ones due soon.
+            # from ``due_at >= now`` in the list's order, ``remind_at <= now`` checked on the index
+            # entries themselves (no heap visit for a case not yet reminded).
             models.Index(
-                fields=["owner_path", "due_at", "-id"],
+                fields=["owner_path", "due_at", "-id", "remind_at"],
                 name="case_due_soon_idx",
                 condition=Q(state__in=CLOCKED_STATES),
             ),

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 condition=models.Q(
                     ("state__in", ("reported", "accepted", "dispatched", "handling", "resolved"))
                 ),
-                fields=["owner_path", "due_at", "-id"],
+                fields=["owner_path", "due_at", "-id", "remind_at"],
                 name="case_due_soon_idx",
             ),
         ),
