@@ -118,20 +118,15 @@ class Problems:
             self.items.append(f"console error on {page.url}: {msg.text} ({source})")
 
         def on_failed(request: Any) -> None:
-            if "/static/" in request.url:
+            # ERR_ABORTED: the browser cancelled the request itself (the page navigated on while,
+            # say, its favicon was loading) — not a missing or broken asset, which answers >= 400
+            if "/static/" in request.url and "ERR_ABORTED" not in str(request.failure):
                 self.items.append(f"request failed: {request.url} {request.failure}")
 
         page.on("response", on_response)
         page.on("console", on_console)
         page.on("pageerror", lambda exc: self.items.append(f"script error on {page.url}: {exc}"))
-        page.on(
-            "requestfailed",
-            lambda req: (
-                self.items.append(f"request failed: {req.url} {req.failure}")
-                if "/static/" in req.url
-                else None
-            ),
-        )
+        page.on("requestfailed", on_failed)
 
 
 @dataclass
