@@ -31,6 +31,7 @@ import os
 import re
 import tempfile
 import zipfile
+from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -64,16 +65,18 @@ def _bad(message: str, code: str = "bad_file", **data: Any) -> TableFormatError:
 # --- the reader ---------------------------------------------------------------------------------
 
 
-class TableReader:
-    """Headers and rows of one table. Iterate once; ``close()`` releases temporary files."""
+class TableReader(ABC):
+    """Headers and rows of one table (``CsvReader``, ``XlsxReader``). Iterate once; ``close()``
+    releases temporary files."""
 
     format: str = ""
 
     def __init__(self, headers: list[str]) -> None:
         self.headers = headers
 
+    @abstractmethod
     def rows(self) -> Iterator[tuple[int, list[str]]]:
-        raise NotImplementedError
+        """(row number in the file, cells as text) for every data row after the headers."""
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         return self.rows()

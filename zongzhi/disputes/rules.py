@@ -3,13 +3,14 @@ No database access; the definitions are written out in ``docs/disputes.md``."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+
+from zongzhi.people import validators
 
 # --- scale (规模) ------------------------------------------------------------------------------------------
 
@@ -61,13 +62,6 @@ def escalation_advice(
 
 # --- parties -------------------------------------------------------------------------------------------------
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
-_CREDIT_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
-_OTHER_ID_RE = re.compile(r"^[0-9A-Z()\-]{4,30}$")
-_PHONE_RE = re.compile(r"^[0-9][0-9\-]{5,18}[0-9]$")
-
 
 class PartyDataError(ValueError):
     def __init__(self, field: str, message: str, code: str) -> None:
@@ -82,40 +76,25 @@ def normalise(value: str) -> str:
 
 
 def check_id_number(id_type: str, value: str, *, today: date | None = None) -> str:
-    """The normalised certificate number; a citizen ID (GB 11643) is checked in full (shape, birth
-    date, check digit), a credit code (GB 32100) by shape."""
-    number = normalise(value).replace(" ", "").upper()
-    if id_type == "id_card":
-        if not _ID_RE.match(number):
-            raise PartyDataError(
-                "id_number", _("身份证号码应为18位，前17位为数字，最后一位为数字或X。"), "id_format"
-            )
-        try:
-            born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-        except ValueError:
-            raise PartyDataError("id_number", _("身份证号码中的出生日期无效。"), "id_birth_date") from None
-        if born.year < 1900 or born > (today or date.today()):
-            raise PartyDataError("id_number", _("身份证号码中的出生日期无效。"), "id_birth_date")
-        total = sum(int(c) * w for c, w in zip(number[:17], _ID_WEIGHTS, strict=True))
-        if _ID_CHECK[total % 11] != number[17]:
-            raise PartyDataError("id_number", _("身份证号码校验位错误。"), "id_check_digit")
-        return number
-    if id_type == "credit_code":
-        if not _CREDIT_RE.match(number):
-            raise PartyDataError(
-                "id_number", _("统一社会信用代码应为18位数字或大写字母。"), "credit_code_format"
-            )
-        return number
-    if not _OTHER_ID_RE.match(number):
-        raise PartyDataError("id_number", _("证件号码应为4–30位字母、数字或连字符。"), "id_format")
-    return number
+    """The normalised certificate number, checked as base data checks it (``people.validators``):
+    a citizen ID (GB 11643) in full — shape, birth date, check digit — and a unified social credit
+    code (GB 32100) with its check character."""
+    try:
+        if id_type == "id_card":
+            return validators.parse_citizen_id(value, today=today).number
+        if id_type == "credit_code":
+            return validators.validate_credit_code(value)
+        return validators.validate_id_number(id_type, value)
+    except validators.ValidationProblem as exc:
+        raise PartyDataError("id_number", _(exc.message), exc.code) from None
 
 
 def check_phone(value: str) -> str:
-    phone = normalise(value).replace(" ", "")
-    if not _PHONE_RE.match(phone):
-        raise PartyDataError("phone", _("电话号码格式不正确（7–20位数字，可含“-”）。"), "phone_format")
-    return phone
+    """A mainland mobile or a landline with its area code, as base data accepts it."""
+    try:
+        return validators.validate_phone(value)
+    except validators.ValidationProblem as exc:
+        raise PartyDataError("phone", _(exc.message), exc.code) from None
 
 
 # --- agreement numbers -------------------------------------------------------------------------------------

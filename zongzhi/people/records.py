@@ -43,7 +43,7 @@ from .validators import (
 
 
 def _problem(field: str, exc: ValidationProblem) -> FieldError:
-    return FieldError(field, exc.message, code=exc.code)
+    return FieldError(field, _(exc.message), code=exc.code)
 
 
 _VALUES: dict[Any, frozenset[str]] = {}

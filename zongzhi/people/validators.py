@@ -1,9 +1,9 @@
 """Pure checks and normalisations for base data: citizen ID numbers (GB 11643-1999), unified social
 credit codes (GB 32100-2015), phone numbers and address keys. No database access.
 
-Every ``validate_*`` returns the normalised value or raises ``ValueError`` whose ``args[0]`` is a
-Chinese message and whose ``code`` attribute is a stable machine code (callers turn it into a
-``FieldError``)."""
+Every ``validate_*`` returns the normalised value or raises ``ValidationProblem`` whose
+``message`` is a Chinese message marked for translation (callers translate it when they report it,
+as a ``FieldError``) and whose ``code`` is a stable machine code."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import operator
 import re
 import unicodedata
 from dataclasses import dataclass
+
+from django.utils.translation import gettext_noop as N_
 
 # --- GB 11643: 18-digit citizen identity number ------------------------------------------------------
 
@@ -59,16 +61,16 @@ def parse_citizen_id(value: str, *, today: dt.date | None = None) -> IdInfo:
     check digit (ISO 7064 MOD 11-2). The 17th digit is odd for men and even for women."""
     number = normalise_id_number(value)
     if not _ID_RE.match(number):
-        raise ValidationProblem("身份证号码应为18位，前17位为数字，最后一位为数字或X。", "id_format")
+        raise ValidationProblem(N_("身份证号码应为18位，前17位为数字，最后一位为数字或X。"), "id_format")
     try:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise ValidationProblem("身份证号码中的出生日期无效。", "id_birth_date") from None
+        raise ValidationProblem(N_("身份证号码中的出生日期无效。"), "id_birth_date") from None
     today = today or dt.date.today()
     if birth.year < 1800 or birth > today:
-        raise ValidationProblem("身份证号码中的出生日期无效。", "id_birth_date")
+        raise ValidationProblem(N_("身份证号码中的出生日期无效。"), "id_birth_date")
     if id_check_digit(number[:17]) != number[17]:
-        raise ValidationProblem("身份证号码校验位错误。", "id_check_digit")
+        raise ValidationProblem(N_("身份证号码校验位错误。"), "id_check_digit")
     sex = "male" if int(number[16]) % 2 == 1 else "female"
     return IdInfo(number=number, area_code=number[:6], birth_date=birth, sex=sex)
 
@@ -78,11 +80,11 @@ def validate_id_number(id_type: str, value: str) -> str:
     check; other certificates 4–30 letters, digits or ``-``/``(``/``)``."""
     number = normalise_id_number(value)
     if not number:
-        raise ValidationProblem("请填写证件号码。", "required")
+        raise ValidationProblem(N_("请填写证件号码。"), "required")
     if id_type == "id_card":
         return parse_citizen_id(number).number
     if not re.match(r"^[0-9A-Z()\-]{4,30}$", number):
-        raise ValidationProblem("证件号码格式不正确（4–30位字母、数字）。", "id_format")
+        raise ValidationProblem(N_("证件号码格式不正确（4–30位字母、数字）。"), "id_format")
     return number
 
 
@@ -106,13 +108,13 @@ def validate_credit_code(value: str) -> str:
     organisation code + check character, from the 31-character alphabet without I, O, Z, S, V."""
     code = unicodedata.normalize("NFKC", value or "").strip().replace(" ", "").upper()
     if not code:
-        raise ValidationProblem("请填写统一社会信用代码。", "required")
+        raise ValidationProblem(N_("请填写统一社会信用代码。"), "required")
     if len(code) != 18 or not _USCC_RE.match(code):
         raise ValidationProblem(
-            "统一社会信用代码应为18位数字或大写字母（不含I、O、Z、S、V）。", "credit_code_format"
+            N_("统一社会信用代码应为18位数字或大写字母（不含I、O、Z、S、V）。"), "credit_code_format"
         )
     if credit_code_check_char(code[:17]) != code[17]:
-        raise ValidationProblem("统一社会信用代码校验位错误。", "credit_code_check_digit")
+        raise ValidationProblem(N_("统一社会信用代码校验位错误。"), "credit_code_check_digit")
     return code
 
 
@@ -138,7 +140,7 @@ def validate_phone(value: str) -> str:
     """A mainland mobile (11 digits, 1[3-9]…) or a landline with area code (0571-87654321)."""
     phone = normalise_phone(value)
     if not (_MOBILE_RE.match(phone) or _LANDLINE_RE.match(phone)):
-        raise ValidationProblem("电话号码格式不正确（11位手机号或带区号的固定电话）。", "phone_format")
+        raise ValidationProblem(N_("电话号码格式不正确（11位手机号或带区号的固定电话）。"), "phone_format")
     return phone
 
 

@@ -411,6 +411,16 @@ def test_bad_input_names_the_field(world):
     bad_id["parties"][0]["id_number"] = ID_ZHANG[:-1] + "0"
     detail = error(world.api(world.village_op, "post", "/disputes", bad_id), 422)
     assert (detail["field"], detail["code"]) == ("parties.0.id_number", "id_check_digit")
+    bad_code = body(world)  # an organization's credit code is checked to its check character
+    bad_code["parties"][1].update(
+        kind="organization", name="某物业服务有限公司", id_number="91330100MA2KXXXX1Y"
+    )
+    detail = error(world.api(world.village_op, "post", "/disputes", bad_code), 422)
+    assert (detail["field"], detail["code"]) == ("parties.1.id_number", "credit_code_check_digit")
+    bad_phone = body(world)
+    bad_phone["parties"][0]["phone"] = "12345"
+    detail = error(world.api(world.village_op, "post", "/disputes", bad_phone), 422)
+    assert (detail["field"], detail["code"]) == ("parties.0.phone", "phone_format")
     only_applicants = body(world)
     only_applicants["parties"][1]["role"] = "applicant"
     detail = error(world.api(world.village_op, "post", "/disputes", only_applicants), 422)
@@ -529,7 +539,7 @@ def test_update_and_parties(world):
                 "role": "respondent",
                 "kind": "organization",
                 "name": "某物业服务有限公司",
-                "id_number": "91330100MA2KXXXX1Y",
+                "id_number": "91330100MA2KXXXX1H",
                 "representative": "王经理",
             },
         ),
