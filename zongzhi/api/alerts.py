@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, get_type_hints
 
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -238,7 +239,7 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> Status[dict[str, Any]]
         raise Http404
     region = visible_to(request.user, Region, Perm.ALERT_MANAGE).filter(code=payload.region_code).first()
     if region is None:
-        raise FieldError("region_code", "未知的区域或不在管辖范围内", code="not_found")
+        raise FieldError("region_code", _("未知的区域或不在管辖范围内"), code="not_found")
     rule = alerts.alert_rule_create(
         actor=request.user,  # type: ignore[arg-type]
         region=region,

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from zongzhi.assessment import formulas, selectors, services
@@ -221,15 +222,15 @@ def _period(
 ) -> Period:
     if kind == PeriodKind.CUSTOM:
         if start is None or end is None:
-            raise FieldError("start", "自定义周期须填写 start 和 end", code="required")
+            raise FieldError("start", _("自定义周期须填写 start 和 end"), code="required")
         if end < start:
-            raise FieldError("end", "截止日期不能早于起始日期", code="out_of_range")
+            raise FieldError("end", _("截止日期不能早于起始日期"), code="out_of_range")
         return Period(start, end)
     today = timezone.localdate()
     if kind == PeriodKind.QUARTER and n is not None and not 1 <= n <= 4:
-        raise FieldError("n", "季度须为1到4", code="out_of_range")
+        raise FieldError("n", _("季度须为1到4"), code="out_of_range")
     if n is not None and not 1 <= n <= 12:
-        raise FieldError("n", "月份须为1到12", code="out_of_range")
+        raise FieldError("n", _("月份须为1到12"), code="out_of_range")
     return PeriodChoice(kind, year or today.year, n or 1).period()
 
 
@@ -280,7 +281,7 @@ def create_plan(request: HttpRequest, payload: PlanIn) -> Status[dict[str, Any]]
         raise Http404
     region = visible_to(request.user, Region, Perm.ASSESSMENT_MANAGE).filter(code=payload.region_code).first()
     if region is None:
-        raise FieldError("region_code", "未知的区域或不在管辖范围内", code="not_found")
+        raise FieldError("region_code", _("未知的区域或不在管辖范围内"), code="not_found")
     indicators = (
         services.default_indicators(payload.subject_kind)
         if payload.indicators is None
@@ -394,7 +395,7 @@ def plan_drill(
         else (subjects[0] if subjects else None)
     )
     if who is None:
-        raise FieldError("subject", "不是本方案的考核对象（省略时为第一个对象）", code="invalid_choice")
+        raise FieldError("subject", _("不是本方案的考核对象（省略时为第一个对象）"), code="invalid_choice")
     result = selectors.drill_down(pi, plan, who, _period(period, year, n, start, end), as_of=timezone.now())
     return {
         "indicator_id": pi.pk,

@@ -15,6 +15,7 @@ from typing import Any, get_type_hints
 from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -55,7 +56,7 @@ def _resolved_hints(fn: Any) -> Any:
 
 def _need(user: Any, perm: str) -> None:
     if not user_can_anywhere(user, perm):
-        raise PermissionDeniedError("无权执行此操作。", code="forbidden", perm=perm)
+        raise PermissionDeniedError(_("无权执行此操作。"), code="forbidden", perm=perm)
 
 
 # --- schemas ---------------------------------------------------------------------------------------------
@@ -387,7 +388,7 @@ def _location(user: Any, payload: LocationIn) -> tuple[Region | None, Grid | Non
     if payload.region_code:
         region = visible_to(user, Region, Perm.PERSON_MANAGE).filter(code=payload.region_code).first()
         if region is None:
-            raise FieldError("region_code", "区域不存在或不在您的管辖范围内。", code="out_of_scope")
+            raise FieldError("region_code", _("区域不存在或不在您的管辖范围内。"), code="out_of_scope")
     if payload.grid_code:
         grid = (
             visible_to(user, Grid, Perm.PERSON_MANAGE)
@@ -396,7 +397,7 @@ def _location(user: Any, payload: LocationIn) -> tuple[Region | None, Grid | Non
             .first()
         )
         if grid is None:
-            raise FieldError("grid_code", "网格不存在或不在您的管辖范围内。", code="out_of_scope")
+            raise FieldError("grid_code", _("网格不存在或不在您的管辖范围内。"), code="out_of_scope")
     return region, grid
 
 
@@ -405,7 +406,7 @@ def _house_of(user: Any, house_id: int | None) -> House | None:
         return None
     house = visible_to(user, House).filter(pk=house_id).first()
     if house is None:
-        raise FieldError("house_id", "房屋不存在或不在您的管辖范围内。", code="out_of_scope")
+        raise FieldError("house_id", _("房屋不存在或不在您的管辖范围内。"), code="out_of_scope")
     return house
 
 
@@ -474,7 +475,7 @@ def lookup_resident(request: HttpRequest, id_number: str) -> dict[str, Any]:
     _need(request.user, Perm.PERSON_VIEW)
     resident = selectors.resident_by_id_number(request.user, id_number)
     if resident is None:
-        raise NotFound("未找到")
+        raise NotFound(_("未找到"))
     return _resident_out(selectors.resident_view(request.user, resident))
 
 
@@ -745,7 +746,7 @@ def _membership_data(user: Any, p: MembershipIn, region_path: str) -> services.M
 
         supervisor = User.objects.filter(pk=p.supervisor_id, is_active=True).first()
         if supervisor is None:
-            raise FieldError("supervisor_id", "责任网格员不存在。", code="not_found")
+            raise FieldError("supervisor_id", _("责任网格员不存在。"), code="not_found")
     return services.MembershipInput(
         starts_on=p.starts_on,
         ends_on=p.ends_on,
@@ -776,7 +777,7 @@ def list_memberships(  # type: ignore[no-untyped-def]
     """Memberships of the groups the caller may see, in scope. ``overdue=true``: visits overdue."""
     _need(request.user, Perm.SPECIAL_VIEW)
     if status not in ("active", "closed", ""):
-        raise FieldError("status", "状态应为 active、closed 或空。", code="invalid_choice")
+        raise FieldError("status", _("状态应为 active、closed 或空。"), code="invalid_choice")
     now = timezone.now()
     qs = selectors.memberships(
         request.user, group=group or "", status=status, overdue=overdue, resident_id=resident_id, now=now
@@ -837,7 +838,9 @@ def _photos(items: list[PhotoIn]) -> list[services.Photo]:
         try:
             content = base64.b64decode(item.content_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise FieldError(f"photos.{i}.content_base64", "不是有效的 Base64 内容", code="invalid") from exc
+            raise FieldError(
+                f"photos.{i}.content_base64", _("不是有效的 Base64 内容"), code="invalid"
+            ) from exc
         photos.append(services.Photo(name=item.name, content=content))
     return photos
 
@@ -856,7 +859,7 @@ def record_visit(request: HttpRequest, payload: VisitIn) -> Status[dict[str, Any
         if value is not None
     ]
     if len(given) != 1:
-        raise FieldError("membership_id", "请指定且只指定一个走访对象。", code="one_subject")
+        raise FieldError("membership_id", _("请指定且只指定一个走访对象。"), code="one_subject")
     name, pk = given[0]
     subject: dict[str, Any]
     if name == "membership_id":
@@ -865,7 +868,7 @@ def record_visit(request: HttpRequest, payload: VisitIn) -> Status[dict[str, Any
         model = {"resident_id": Resident, "house_id": House, "place_id": Place}[name]
         subject = {name[:-3]: get_visible_or_404(request.user, model, pk=pk)}
     if timezone.is_naive(payload.visited_at):
-        raise FieldError("visited_at", "走访时间须带时区。", code="naive_datetime")
+        raise FieldError("visited_at", _("走访时间须带时区。"), code="naive_datetime")
     visit = services.visit_record(
         actor=request.user,  # type: ignore[arg-type]
         data=services.VisitInput(
