@@ -18,10 +18,10 @@ COUNT_CAP = 10_000
 
 
 class ListPaginator(Paginator):
-    def __init__(self, object_list: Any, per_page: int, *, count: int | None = None, cap: int = COUNT_CAP):
+    def __init__(self, object_list: Any, per_page: int, *, count: int | None = None, cap: int | None = None):
         super().__init__(object_list, per_page)
         self.known_count = count
-        self.cap = cap
+        self.cap = COUNT_CAP if cap is None else cap
         self.capped = False
 
     @cached_property
