@@ -393,14 +393,35 @@ def rollups_rebuild(*, days_per_batch: int = 7, progress: Any = None) -> int:
     return written
 
 
+# PostgreSQL advisory lock key of the refresh ("zzan" as an integer)
+REFRESH_LOCK_KEY = 0x7A7A616E
+
+
 def analytics_refresh(*, now: datetime | None = None) -> dict[str, int]:
-    """The periodic step: facts after the watermark, then the rollup slices they touched."""
+    """The periodic step: facts after the watermark, then the rollup slices they touched.
+
+    One refresh at a time: two refreshers recomputing the same slice would both delete its cells
+    and insert them again, and under READ COMMITTED the second insert collides with the first's
+    committed rows. On PostgreSQL a refresh that finds another one running skips (``skipped``: 1;
+    the running one brings the figures up to date); on SQLite write transactions already take
+    turns."""
     now = now or timezone.now()
-    facts = facts_mod.facts_refresh(now=now)
-    slices = 0
-    while True:
-        n = rollups_refresh()
-        slices += n
-        if n == 0 or not RollupDirty.objects.exists():
-            break
-    return {"facts": facts, "slices": slices}
+    locked = connection.vendor == "postgresql"
+    if locked:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [REFRESH_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                return {"facts": 0, "slices": 0, "skipped": 1}
+    try:
+        facts = facts_mod.facts_refresh(now=now)
+        slices = 0
+        while True:
+            n = rollups_refresh()
+            slices += n
+            if n == 0 or not RollupDirty.objects.exists():
+                break
+        return {"facts": facts, "slices": slices, "skipped": 0}
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [REFRESH_LOCK_KEY])

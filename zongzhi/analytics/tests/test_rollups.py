@@ -445,3 +445,26 @@ def test_month_cells_sum_the_day_cells_and_periods_across_months_agree_with_the_
     incremental = cube()
     at(dt.datetime(2026, 4, 2, 12, 0, tzinfo=TZ), rollups.rollups_rebuild, days_per_batch=3)
     assert cube() == incremental
+
+
+def test_a_refresh_skips_while_another_one_holds_the_lock(world: World) -> None:
+    """Two refreshers must not recompute the same slices at once (the second insert would collide
+    with the first's committed cells): on PostgreSQL the second one skips."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the refresh lock is a PostgreSQL advisory lock; SQLite writers take turns")
+    import psycopg
+
+    report(world)
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [rollups.REFRESH_LOCK_KEY])
+        assert rollups.analytics_refresh()["skipped"] == 1
+        assert not CaseFact.objects.exists()  # nothing done while the other refresh runs
+        other.execute("SELECT pg_advisory_unlock(%s)", [rollups.REFRESH_LOCK_KEY])
+    result = rollups.analytics_refresh()
+    assert result["skipped"] == 0 and result["facts"] == 1
+    assert CaseFact.objects.count() == 1
