@@ -48,7 +48,7 @@ def _case_counts(user: Any, grid_ids: list[int]) -> dict[int, dict[str, int]]:
     now = timezone.now()
     rows = (
         case_selectors.visible_cases(user)
-        .filter(grid_id__in=grid_ids, state__in=OPEN_STATES)
+        .filter(grid_id__in=grid_ids, state__in_constants=OPEN_STATES)
         .values("grid_id")
         .annotate(
             open_cases=Count("id"),

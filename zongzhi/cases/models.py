@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from zongzhi.core.fields import PathField
+from zongzhi.core.fields import CoveringIndex, PathField
 from zongzhi.orgs.models import Department, Grid, Region, RegionLevel
 from zongzhi.orgs.paths import subtree_q
 
@@ -215,7 +215,7 @@ class Case(models.Model):
     def scope_q(cls, grants: list) -> Q:  # type: ignore[type-arg]
         return case_scope_q(grants, "")
 
-    number = models.CharField(_("编号"), max_length=20, unique=True)
+    number = models.CharField(_("编号"), max_length=20)
     tracking_digest = models.CharField(_("查询码摘要"), max_length=64, blank=True)
     kind = models.CharField(_("类型"), max_length=16, choices=CaseKind.choices, default=CaseKind.EVENT)
     channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
@@ -233,7 +233,7 @@ class Case(models.Model):
     is_anonymous = models.BooleanField(_("匿名"), default=False)
     reporter_name_enc = models.TextField(_("反映人姓名（密文）"), blank=True)
     reporter_phone_enc = models.TextField(_("反映人电话（密文）"), blank=True)
-    reporter_phone_index = models.CharField(_("电话检索摘要"), max_length=64, blank=True, db_index=True)
+    reporter_phone_index = models.CharField(_("电话检索摘要"), max_length=64, blank=True)
     reporter_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("登记人"),
@@ -241,6 +241,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="reported_cases",
+        db_index=False,  # partial index in Meta
     )
     address = models.CharField(_("地址"), max_length=200, blank=True)
     lon = models.FloatField(_("经度"), null=True, blank=True)
@@ -248,15 +249,20 @@ class Case(models.Model):
     grid = models.ForeignKey(
         Grid, verbose_name=_("网格"), null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
     )
+    # scoping reads ``region_path``/``owner_path``; the region keys need no index of their own
     region = models.ForeignKey(
-        Region, verbose_name=_("所在区域"), on_delete=models.PROTECT, related_name="cases"
+        Region, verbose_name=_("所在区域"), on_delete=models.PROTECT, related_name="cases", db_index=False
     )
     region_path = PathField(_("区域路径"))
     owner_region = models.ForeignKey(
-        Region, verbose_name=_("承办中心区域"), on_delete=models.PROTECT, related_name="owned_cases"
+        Region,
+        verbose_name=_("承办中心区域"),
+        on_delete=models.PROTECT,
+        related_name="owned_cases",
+        db_index=False,
     )
     owner_path = PathField(_("承办中心路径"))
-    external_ref = models.CharField(_("外部工单号"), max_length=40, blank=True, db_index=True)
+    external_ref = models.CharField(_("外部工单号"), max_length=40, blank=True)
     state = models.CharField(_("状态"), max_length=12, choices=CaseState.choices, default=CaseState.REPORTED)
     # assignment
     lead_department = models.ForeignKey(
@@ -266,6 +272,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # case_department_idx leads with it
     )
     dispatch_rule = models.ForeignKey(
         ResponsibilityRule,
@@ -274,6 +281,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # partial index in Meta
     )
     is_returned = models.BooleanField(_("被退回"), default=False)
     return_count = models.PositiveIntegerField(_("退回次数"), default=0)
@@ -288,6 +296,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="duplicates",
+        db_index=False,  # partial index in Meta
     )
     decline_reason = models.CharField(_("不予受理原因"), max_length=200, blank=True)
     result = models.TextField(_("办理结果"), blank=True)
@@ -332,7 +341,11 @@ class Case(models.Model):
             # a center's queue in the list's order (due first, newest first among equals): read in
             # index order, a page stops after 50 rows without a sort
             models.Index(fields=["owner_path", "state", "due_at", "-id"], name="case_queue_idx"),
-            models.Index(fields=["region_path", "created_at"], name="case_region_created_idx"),
+            # …carrying ``due_at``: SQLite sorts a scope's list by it from the index (PostgreSQL walks
+            # case_due_order_idx instead)
+            CoveringIndex(
+                fields=["region_path", "created_at"], include=["due_at"], name="case_region_created_idx"
+            ),
             models.Index(fields=["lead_department", "state", "due_at"], name="case_department_idx"),
             models.Index(
                 fields=["next_sla_at"], name="case_sla_sweep_idx", condition=Q(next_sla_at__isnull=False)
@@ -354,15 +367,38 @@ class Case(models.Model):
             # equals): walked in order and filtered by scope, it stops after a page of rows
             models.Index(fields=["due_at", "-id"], name="case_due_order_idx"),
             # the workbench's queue counts: one index-only pass over the open cases in scope that
-            # carries every column a queue tests (PostgreSQL; elsewhere a plain partial index)
-            models.Index(
+            # carries every column a queue tests (INCLUDE on PostgreSQL, trailing key columns on SQLite)
+            CoveringIndex(
                 fields=["region_path"],
                 include=QUEUE_COLUMNS,
                 condition=Q(state__in=OPEN_STATES),
                 name="case_open_cover_idx",
             ),
+            # Every index costs each write of a case (the sweep rewrites thousands of rows a minute):
+            # exact-match keys only (no ``LIKE`` pattern copies), and the optional references indexed
+            # only where they are set.
+            models.Index(
+                fields=["reporter_phone_index"],
+                name="case_reporter_phone_idx",
+                condition=~Q(reporter_phone_index=""),
+            ),
+            models.Index(
+                fields=["external_ref"], name="case_external_ref_idx", condition=~Q(external_ref="")
+            ),
+            models.Index(
+                fields=["reporter_user"],
+                name="case_reporter_user_idx",
+                condition=Q(reporter_user__isnull=False),
+            ),
+            models.Index(fields=["master"], name="case_master_idx", condition=Q(master__isnull=False)),
+            models.Index(
+                fields=["dispatch_rule"],
+                name="case_dispatch_rule_idx",
+                condition=Q(dispatch_rule__isnull=False),
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="case_unique_number"),
             models.CheckConstraint(condition=Q(state__in=CaseState.values), name="case_state_valid"),
             models.CheckConstraint(
                 condition=~Q(state="declined") | ~Q(decline_reason=""), name="case_declined_has_reason"
@@ -402,11 +438,22 @@ class CaseEvent(models.Model):
     def scope_q(cls, grants: list) -> Q:  # type: ignore[type-arg]
         return case_scope_q(grants, "case__")
 
-    case = models.ForeignKey(Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="events")
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("案件"),
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,  # caseevent_unique_seq (case, seq) leads with it
+    )
     seq = models.PositiveIntegerField(_("序号"))
     action = models.CharField(_("动作"), max_length=32)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,  # partial index in Meta (system rows have no actor)
     )
     actor_label = models.CharField(_("操作人"), max_length=120, blank=True)
     department = models.ForeignKey(
@@ -416,6 +463,7 @@ class CaseEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # partial index in Meta
     )
     at = models.DateTimeField(_("时间"))
     from_state = models.CharField(_("原状态"), max_length=12, choices=CaseState.choices)
@@ -429,7 +477,13 @@ class CaseEvent(models.Model):
         verbose_name_plural = _("办理记录")
         ordering = ["case_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["case", "seq"], name="caseevent_unique_seq")]
-        indexes = [models.Index(fields=["action", "at"], name="caseevent_action_at_idx")]
+        indexes = [
+            models.Index(fields=["action", "at"], name="caseevent_action_at_idx"),
+            models.Index(fields=["actor"], name="caseevent_actor_idx", condition=Q(actor__isnull=False)),
+            models.Index(
+                fields=["department"], name="caseevent_department_idx", condition=Q(department__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id}#{self.seq} {self.action}"
@@ -513,12 +567,18 @@ class Supervision(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # supervision_department_idx leads with it
     )
     supervising_region = models.ForeignKey(
         Region, verbose_name=_("督办中心区域"), on_delete=models.PROTECT, related_name="+"
     )
     opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发起人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,  # partial index in Meta (the sweep's notices have no opener)
     )
     reason = models.CharField(_("督办事由"), max_length=300)
     created_at = models.DateTimeField(_("发起时间"))
@@ -532,6 +592,7 @@ class Supervision(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # partial index in Meta
     )
     region_path = PathField(_("区域路径"), db_index=True)
 
@@ -546,7 +607,17 @@ class Supervision(models.Model):
                 name="supervision_once_per_stage_kind",
             )
         ]
-        indexes = [models.Index(fields=["department", "replied_at"], name="supervision_department_idx")]
+        indexes = [
+            models.Index(fields=["department", "replied_at"], name="supervision_department_idx"),
+            models.Index(
+                fields=["opened_by"], name="supervision_opened_by_idx", condition=Q(opened_by__isnull=False)
+            ),
+            models.Index(
+                fields=["replied_by"],
+                name="supervision_replied_by_idx",
+                condition=Q(replied_by__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.case_id}"

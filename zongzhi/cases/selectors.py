@@ -62,14 +62,14 @@ def queue_filter(queue: str, now: datetime) -> Q:
     if queue == "extension":
         return Q(state=CaseState.HANDLING, extension_pending=True)
     if queue == "overdue":
-        return Q(state__in=CLOCKED_STATES, due_at__lt=now)
+        return Q(state__in_constants=CLOCKED_STATES, due_at__lt=now)
     if queue == "due_soon":
         # the same state list as the partial index case_due_soon_idx, so the planner can use it
-        return Q(state__in=CLOCKED_STATES, remind_at__lte=now, due_at__gte=now)
+        return Q(state__in_constants=CLOCKED_STATES, remind_at__lte=now, due_at__gte=now)
     if queue == "supervised":
         # open cases overdue in their stage (督办/挂牌 raised by the sweep) or with a supervision
         # notice still unanswered (a reminder 催办 is not a supervision, as in the department queue)
-        return Q(state__in=OPEN_STATES) & (Q(sla_level__gte=2) | Q(open_supervisions__gt=0))
+        return Q(state__in_constants=OPEN_STATES) & (Q(sla_level__gte=2) | Q(open_supervisions__gt=0))
     if queue == "to_reply":
         return Q(state=CaseState.RESOLVED)
     if queue == "to_callback":
@@ -180,7 +180,7 @@ def queue_counts(user: Any, *, mine: bool = True, now: datetime | None = None) -
     """The number of cases in each workbench queue: one pass over the visible open cases (every
     queue is a subset of the open states), each queue a ``COUNT(*) FILTER (WHERE …)``."""
     now = now or timezone.now()
-    base = visible_cases(user).filter(state__in=OPEN_STATES)
+    base = visible_cases(user).filter(state__in_constants=OPEN_STATES)
     if mine:
         base = base.filter(owner_path__in=own_center_paths(user))
     counts = base.aggregate(**{key: Count("pk", filter=queue_filter(key, now)) for key in QUEUES})
@@ -331,7 +331,7 @@ def similar_open_cases(
     import math
 
     since = timezone.now() - timedelta(days=days)
-    base = visible_cases(user).filter(state__in=OPEN_STATES, created_at__gte=since)
+    base = visible_cases(user).filter(state__in_constants=OPEN_STATES, created_at__gte=since)
     if exclude_id:
         base = base.exclude(pk=exclude_id)
     words = sorted({title[i : i + 2] for i in range(len(title) - 1) if title[i : i + 2].strip()})[:8]

@@ -29,7 +29,7 @@ class ListPaginator(Paginator):
         if self.known_count is not None:
             return self.known_count
         n = len(self.object_list[: self.cap + 1]) if isinstance(self.object_list, list) else None
-        if n is None:  # a queryset: SELECT COUNT(*) FROM (… LIMIT cap + 1)
-            n = self.object_list[: self.cap + 1].count()  # type: ignore[attr-defined]
+        if n is None:  # a queryset: SELECT COUNT(*) FROM (… LIMIT cap + 1), in no particular order
+            n = self.object_list.order_by()[: self.cap + 1].count()  # type: ignore[attr-defined]
         self.capped = n > self.cap
         return min(n, self.cap)

@@ -13,6 +13,7 @@ class Notification(models.Model):
         verbose_name=_("接收人"),
         on_delete=models.CASCADE,
         related_name="notifications",
+        db_index=False,  # notification_user_unread_idx leads with it
     )
     kind = models.CharField(_("类型"), max_length=32)
     title = models.CharField(_("标题"), max_length=200)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
 from zongzhi.cases import selectors
-from zongzhi.cases.models import Case
+from zongzhi.cases.models import OPEN_STATES, Case
 from zongzhi.cases.tests.drive import act, report
 from zongzhi.core.paging import ListPaginator
 
@@ -73,3 +73,50 @@ def test_all_cases_page_says_more_than_the_cap(world, monkeypatch):
     html = world.client(world.operator).get("/workbench/?queue=all&scope=all").content.decode()
     assert _total(html) == "超过 2 件"
     assert html.count("data-case=") == 2  # the rows up to the cap
+
+
+def test_capped_count_does_not_sort(world):
+    for _ in range(3):
+        report(world)
+    qs = selectors.case_list(world.operator, selectors.CaseFilters(mine=False))
+    with CaptureQueriesContext(connection) as ctx:
+        assert ListPaginator(qs, 2, cap=10).count == 3
+    (sql,) = [q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"]]
+    assert "ORDER BY" not in sql
+
+
+def test_queue_states_are_literals_so_sqlite_can_use_the_partial_indexes(world):
+    """SQLite uses a partial index only when it sees that the query implies the index's condition,
+    which it cannot through bound parameters: the open-state lists are written as literals."""
+    report(world)
+    captured: list[tuple[str, tuple]] = []
+
+    def keep(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        captured.append((sql, tuple(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        counts = selectors.queue_counts(world.operator, mine=False)
+    assert counts["to_accept"] == 1
+    sql, params = captured[-1]
+    assert "IN ('reported', 'accepted', 'dispatched', 'handling', 'resolved', 'replied')" in sql
+    assert "dispatched" not in params  # only ever in the state lists
+    if connection.vendor == "sqlite":
+        # INDEXED BY fails ("no query solution") when the index cannot serve the query
+        hinted = sql.replace('FROM "cases_case"', 'FROM "cases_case" INDEXED BY case_open_cover_idx', 1)
+        with connection.cursor() as cur:
+            cur.execute("EXPLAIN QUERY PLAN " + hinted, params)
+            plan = " ".join(str(row[-1]) for row in cur.fetchall())
+            assert "COVERING INDEX case_open_cover_idx" in plan, plan
+            bound = hinted.replace(
+                "IN ('reported', 'accepted', 'dispatched', 'handling', 'resolved', 'replied')",
+                "IN (%s, %s, %s, %s, %s, %s)",
+            )
+            with pytest.raises(OperationalError, match="no query solution"):
+                cur.execute("EXPLAIN QUERY PLAN " + bound, (*params, *OPEN_STATES))
+
+
+def test_in_constants_takes_identifiers_only():
+    with pytest.raises(ValueError, match="identifiers only"):
+        list(Case.objects.filter(state__in_constants=["reported", "x'); DROP TABLE cases_case; --"]))
+    assert list(Case.objects.filter(state__in_constants=["reported"])) == []
