@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from zongzhi.core.paging import page_slice
+
 
 class MappedQuerySet:
     """A queryset seen through a row function. ``paginate`` slices it (LIMIT/OFFSET in the query)
@@ -26,6 +28,8 @@ class MappedQuerySet:
         return self.count()
 
     def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice) and key.step is None:
+            return [self._row(item) for item in page_slice(self._qs, key.start or 0, key.stop)]
         if isinstance(key, slice):
             return [self._row(item) for item in self._qs[key]]
         return self._row(self._qs[key])

@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from zongzhi.core.bulk import RowInserter
 from zongzhi.core.calendar import current_calendar
 from zongzhi.core.crypto import blind_index, encrypt, sm3_hex
 from zongzhi.core.errors import Conflict, FieldError, NotFound, PermissionDeniedError
@@ -1212,15 +1213,51 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 1000) -> SweepRe
     return report
 
 
+_NOTICE_COLUMNS = (
+    "case_id",
+    "kind",
+    "stage",
+    "stage_seq",
+    "is_manual",
+    "department_id",
+    "supervising_region_id",
+    "opened_by_id",
+    "reason",
+    "created_at",
+    "reply_due_at",
+    "replied_at",
+    "reply_text",
+    "replied_by_id",
+    "region_path",
+)
+_EVENT_COLUMNS = (
+    "case_id",
+    "seq",
+    "action",
+    "actor_id",
+    "actor_label",
+    "department_id",
+    "at",
+    "from_state",
+    "to_state",
+    "note",
+    "data",
+    "region_path",
+)
+
+
 def _sweep_batch(
     rows: list[tuple[Any, ...]], now: datetime, report: SweepReport, *, locked: bool = False
 ) -> None:
-    notices: list[Supervision] = []
-    events: list[CaseEvent] = []
+    # The notices and timeline rows are built as plain tuples in the column order above and written
+    # with core.bulk (COPY on PostgreSQL): at thousands of cases a minute, model instances and the
+    # ORM's per-value preparation cost more than the database's own work.
+    notices: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
     by_level: dict[tuple[int, int], list[int]] = {}
     archive_ids: list[int] = []
     reply_due = now + timedelta(hours=_supervision_reply_hours())
-    system = _("系统")
+    system = str(_("系统"))
     reasons: dict[tuple[int, str], str] = {}
     for pk, state, stage, stage_seq, level, _started, due, remind, list_at, dept, owner, path, seq in rows:
         if stage == Stage.RATE:
@@ -1231,40 +1268,35 @@ def _sweep_batch(
         if new_level <= level:
             continue
         by_level.setdefault((level, new_level), []).append(pk)
+        data = {"stage": stage, "stage_seq": stage_seq, "due_at": due.isoformat()}
         for lvl in range(level + 1, new_level + 1):
             seq += 1
-            kind = _LEVEL_KIND[lvl]
             reason = reasons.get((lvl, stage))
             if reason is None:
-                reason = reasons[(lvl, stage)] = _sweep_reason(lvl, stage)
+                reason = reasons[(lvl, stage)] = str(_sweep_reason(lvl, stage))
+            # _NOTICE_COLUMNS
             notices.append(
-                Supervision(
-                    case_id=pk,
-                    kind=kind,
-                    stage=stage,
-                    stage_seq=stage_seq,
-                    is_manual=False,
-                    department_id=dept,
-                    supervising_region_id=owner,
-                    reason=reason,
-                    created_at=now,
-                    reply_due_at=reply_due,
-                    region_path=path,
+                (
+                    pk,
+                    _LEVEL_KIND[lvl],
+                    stage,
+                    stage_seq,
+                    False,
+                    dept,
+                    owner,
+                    None,
+                    reason,
+                    now,
+                    reply_due,
+                    None,
+                    "",
+                    None,
+                    path,
                 )
             )
+            # _EVENT_COLUMNS
             events.append(
-                CaseEvent(
-                    case_id=pk,
-                    seq=seq,
-                    action=_LEVEL_ACTION[lvl],
-                    actor_label=system,
-                    at=now,
-                    from_state=state,
-                    to_state=state,
-                    note=reason,
-                    data={"stage": stage, "stage_seq": stage_seq, "due_at": due.isoformat()},
-                    region_path=path,
-                )
+                (pk, seq, _LEVEL_ACTION[lvl], None, system, None, now, state, state, reason, data, path)
             )
     raised_ids: list[int] = []
     # With the batch's rows read under FOR UPDATE (``locked``) nobody can move them before the update
@@ -1290,22 +1322,41 @@ def _sweep_batch(
             raise Conflict(_("督办扫描的行未被锁定。"), code="sweep_rows_not_locked")
         report.lost_races += len(ids) - len(updated_ids)
         raised_ids += updated_ids
-    keep = set(raised_ids)
-    notices = [n for n in notices if n.case_id in keep]
-    events = [e for e in events if e.case_id in keep]
-    Supervision.objects.bulk_create(notices, ignore_conflicts=True)
-    CaseEvent.objects.bulk_create(events)
+    if len(raised_ids) != sum(len(ids) for ids in by_level.values()):
+        keep = set(raised_ids)
+        notices = [n for n in notices if n[0] in keep]
+        events = [e for e in events if e[0] in keep]
+    _insert_sweep_notices(notices, locked=locked)
+    RowInserter(CaseEvent, _EVENT_COLUMNS).insert(events)
     for n in notices:
-        if n.kind == SupervisionKind.REMINDER:
+        if n[1] == SupervisionKind.REMINDER:
             report.reminders += 1
-        elif n.kind == SupervisionKind.SUPERVISION:
+        elif n[1] == SupervisionKind.SUPERVISION:
             report.supervisions += 1
         else:
             report.listed += 1
     report.archived += _sweep_archive(archive_ids, now)
     if notices:
-        case_ids = sorted({n.case_id for n in notices if n.kind != SupervisionKind.REMINDER})
+        case_ids = sorted({n[0] for n in notices if n[1] != SupervisionKind.REMINDER})
         transaction.on_commit(lambda: _notify_sweep(case_ids, now))
+
+
+def _insert_sweep_notices(notices: list[tuple[Any, ...]], *, locked: bool) -> None:
+    """Write the sweep's notices. The unique constraint admits one automatic notice per (case, stage,
+    kind); with the rows locked none can exist yet, so they are copied in; should one exist all the
+    same (or the rows were not locked), the others are written and the existing one is kept."""
+    if not notices:
+        return
+    if locked:
+        try:
+            with transaction.atomic():
+                RowInserter(Supervision, _NOTICE_COLUMNS).insert(notices)
+            return
+        except IntegrityError:
+            pass
+    Supervision.objects.bulk_create(
+        [Supervision(**dict(zip(_NOTICE_COLUMNS, n, strict=True))) for n in notices], ignore_conflicts=True
+    )
 
 
 def _sweep_archive(case_ids: list[int], now: datetime) -> int:

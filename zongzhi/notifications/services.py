@@ -6,6 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
+from zongzhi.core.bulk import RowInserter
+
 from .models import Notification
 
 
@@ -29,10 +33,15 @@ def notify(*, recipients: Iterable[Any], kind: str, title: str, body: str = "", 
 def notify_many(messages: Iterable[Message], *, batch_size: int = 2000) -> int:
     """Deliver many messages at once (one insert per ``batch_size`` rows; a user named twice in one
     message gets it once). Returns how many inbox rows were written."""
+    now = timezone.now()
     rows = [
-        Notification(user_id=uid, kind=m.kind, title=m.title[:200], body=m.body, link=m.link[:200])
+        (uid, str(m.kind), str(m.title)[:200], str(m.body), str(m.link)[:200], now, None)
         for m in messages
         for uid in sorted(set(m.recipients))
     ]
-    Notification.objects.bulk_create(rows, batch_size=batch_size)
+    inserter = RowInserter(
+        Notification, ("user_id", "kind", "title", "body", "link", "created_at", "read_at")
+    )
+    for start in range(0, len(rows), batch_size):
+        inserter.insert(rows[start : start + batch_size])
     return len(rows)

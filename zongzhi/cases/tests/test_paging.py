@@ -120,3 +120,20 @@ def test_in_constants_takes_identifiers_only():
     with pytest.raises(ValueError, match="identifiers only"):
         list(Case.objects.filter(state__in_constants=["reported", "x'); DROP TABLE cases_case; --"]))
     assert list(Case.objects.filter(state__in_constants=["reported"])) == []
+
+
+def test_pages_pick_their_ids_first_and_match_plain_slicing(world):
+    for _ in range(7):
+        report(world)
+    qs = selectors.for_list(selectors.case_list(world.operator, selectors.CaseFilters(mine=False)))
+    expected = [c.pk for c in qs]
+    assert len(expected) == 7
+    paginator = ListPaginator(qs, 3)
+    seen = []
+    for number in (1, 2, 3):
+        with CaptureQueriesContext(connection) as ctx:
+            rows = list(paginator.page(number).object_list)
+        (sql,) = [q["sql"] for q in ctx.captured_queries if '"cases_case"."number"' in q["sql"]]
+        assert re.search(r'"cases_case"\."id" IN \(SELECT', sql), sql
+        seen += [c.pk for c in rows]
+    assert seen == expected  # same rows, same order, nothing lost or repeated across pages
