@@ -95,14 +95,28 @@ class VisitFrequency(models.TextChoices):
 
 
 class Located(models.Model):
-    """What every base-data row shares: its region (scoping), grid, audit times and key id."""
+    """What every base-data row shares: its region (scoping), grid, audit times and key id.
 
-    region = models.ForeignKey(Region, verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="+")
-    region_path = PathField(_("区域路径"), db_index=True)
-    grid = models.ForeignKey(
-        Grid, verbose_name=_("网格"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    Every index costs each imported row (a county loads a million residents at a time), so the
+    shared columns carry none of their own: each model declares the ones its lists and lookups read
+    (scope by ``region_path``, a grid's rows), exact-match keys without ``LIKE`` pattern copies, and
+    optional references only where they are set. ``key_id`` needs none: key rotation looks for rows
+    *not* on the current key, which no B-tree index serves."""
+
+    region = models.ForeignKey(
+        Region, verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    key_id = models.CharField(_("密钥标识"), max_length=16, blank=True, db_index=True)
+    region_path = PathField(_("区域路径"))
+    grid = models.ForeignKey(
+        Grid,
+        verbose_name=_("网格"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    key_id = models.CharField(_("密钥标识"), max_length=16, blank=True)
     created_at = models.DateTimeField(_("登记时间"))
     updated_at = models.DateTimeField(_("更新时间"))
     created_by = models.ForeignKey(
@@ -112,6 +126,7 @@ class Located(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
 
     scope_perm = "person.view"
@@ -131,7 +146,7 @@ class House(Located):
     use = models.CharField(_("房屋用途"), max_length=12, choices=HouseUse.choices, default=HouseUse.OWN)
     owner_name = models.CharField(_("房主"), max_length=60, blank=True)
     owner_phone_enc = models.TextField(_("房主电话（密文）"), blank=True)
-    owner_phone_index = models.CharField(_("房主电话检索摘要"), max_length=64, blank=True, db_index=True)
+    owner_phone_index = models.CharField(_("房主电话检索摘要"), max_length=64, blank=True)
     area_m2 = models.DecimalField(_("面积（平方米）"), max_digits=9, decimal_places=2, null=True, blank=True)
     lon = models.FloatField(_("经度"), null=True, blank=True)
     lat = models.FloatField(_("纬度"), null=True, blank=True)
@@ -145,7 +160,13 @@ class House(Located):
             models.UniqueConstraint(fields=["region", "address_key"], name="house_unique_address_in_region"),
             models.CheckConstraint(condition=Q(use__in=HouseUse.values), name="house_use_valid"),
         ]
-        indexes = [models.Index(fields=["grid", "address_key"], name="house_grid_idx")]
+        indexes = [
+            models.Index(fields=["grid", "address_key"], name="house_grid_idx"),
+            models.Index(fields=["region_path", "address_key"], name="house_region_idx"),
+            models.Index(
+                fields=["owner_phone_index"], name="house_owner_phone_idx", condition=~Q(owner_phone_index="")
+            ),
+        ]
 
     def __str__(self) -> str:
         return " ".join(p for p in (self.address, self.building, self.unit, self.room) if p)
@@ -158,14 +179,14 @@ class Resident(Located):
 
     id_type = models.CharField(_("证件类型"), max_length=12, choices=IdType.choices, default=IdType.ID_CARD)
     id_number_enc = models.TextField(_("证件号码（密文）"))
-    id_number_index = models.CharField(_("证件号码检索摘要"), max_length=64, unique=True)
+    id_number_index = models.CharField(_("证件号码检索摘要"), max_length=64)
     name_enc = models.TextField(_("姓名（密文）"))
-    name_index = models.CharField(_("姓名检索摘要"), max_length=64, db_index=True)
+    name_index = models.CharField(_("姓名检索摘要"), max_length=64)
     sex = models.CharField(_("性别"), max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     ethnicity = models.CharField(_("民族"), max_length=20, blank=True)
     phone_enc = models.TextField(_("联系电话（密文）"), blank=True)
-    phone_index = models.CharField(_("电话检索摘要"), max_length=64, blank=True, db_index=True)
+    phone_index = models.CharField(_("电话检索摘要"), max_length=64, blank=True)
     household_address = models.CharField(_("户籍地址"), max_length=200, blank=True)
     current_address = models.CharField(_("现住地址"), max_length=200, blank=True)
     house = models.ForeignKey(
@@ -175,6 +196,7 @@ class Resident(Located):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="residents",
+        db_index=False,  # partial index in Meta
     )
     resident_type = models.CharField(
         _("人口类型"), max_length=12, choices=ResidentType.choices, default=ResidentType.REGISTERED
@@ -192,10 +214,14 @@ class Resident(Located):
                 condition=Q(resident_type__in=ResidentType.values), name="resident_type_valid"
             ),
             models.CheckConstraint(condition=~Q(id_number_index=""), name="resident_has_id_index"),
+            models.UniqueConstraint(fields=["id_number_index"], name="resident_unique_id_number"),
         ]
         indexes = [
             models.Index(fields=["region_path", "resident_type"], name="resident_region_type_idx"),
             models.Index(fields=["grid", "id"], name="resident_grid_idx"),
+            models.Index(fields=["name_index"], name="resident_name_idx"),
+            models.Index(fields=["phone_index"], name="resident_phone_idx", condition=~Q(phone_index="")),
+            models.Index(fields=["house"], name="resident_house_idx", condition=Q(house__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -212,7 +238,7 @@ class Place(Located):
     place_key = models.CharField(_("场所键"), max_length=255)
     contact_name = models.CharField(_("负责人"), max_length=60, blank=True)
     contact_phone_enc = models.TextField(_("联系电话（密文）"), blank=True)
-    contact_phone_index = models.CharField(_("电话检索摘要"), max_length=64, blank=True, db_index=True)
+    contact_phone_index = models.CharField(_("电话检索摘要"), max_length=64, blank=True)
     is_key = models.BooleanField(_("重点场所"), default=True)
     lon = models.FloatField(_("经度"), null=True, blank=True)
     lat = models.FloatField(_("纬度"), null=True, blank=True)
@@ -225,6 +251,13 @@ class Place(Located):
         constraints = [
             models.UniqueConstraint(fields=["region", "place_key"], name="place_unique_key_in_region"),
             models.CheckConstraint(condition=Q(kind__in=PlaceKind.values), name="place_kind_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["region_path", "name"], name="place_region_idx"),
+            models.Index(fields=["grid", "id"], name="place_grid_idx"),
+            models.Index(
+                fields=["contact_phone_index"], name="place_phone_idx", condition=~Q(contact_phone_index="")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -241,7 +274,7 @@ class Organization(Located):
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
     legal_representative = models.CharField(_("法定代表人"), max_length=60, blank=True)
     contact_phone_enc = models.TextField(_("联系电话（密文）"), blank=True)
-    contact_phone_index = models.CharField(_("电话检索摘要"), max_length=64, blank=True, db_index=True)
+    contact_phone_index = models.CharField(_("电话检索摘要"), max_length=64, blank=True)
     address = models.CharField(_("地址"), max_length=200, blank=True)
     has_party_branch = models.BooleanField(_("建有党组织"), default=False)
     employees = models.PositiveIntegerField(_("从业人数"), null=True, blank=True)
@@ -259,6 +292,15 @@ class Organization(Located):
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=OrganizationKind.values), name="organization_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["region_path", "name"], name="organization_region_idx"),
+            models.Index(fields=["grid", "id"], name="organization_grid_idx"),
+            models.Index(
+                fields=["contact_phone_index"],
+                name="organization_phone_idx",
+                condition=~Q(contact_phone_index=""),
             ),
         ]
 
