@@ -46,7 +46,7 @@ class ListPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        return self._get_page(page_slice(self.object_list, bottom, top), number, self)
+        return Page(page_slice(self.object_list, bottom, top), number, self)
 
 
 def page_slice(rows: Any, start: int, stop: int | None) -> Any:
