@@ -11,7 +11,7 @@ police department and its handler), loads the default catalogue, bulk-inserts 10
 over the workflow states (with a lead assignment for every dispatched case), then renders each list
 page through the Django test client as the operator (or the handler for the desk) 30 times after a
 warm-up, and prints p50/p95 in ms. Next to each page it prints the baseline measured in the same
-run: the page's bare SELECT of its 50 rows (the selector's exact SQL, ``LIMIT 50``) through
+run: the page's bare SELECT of its 50 rows (the SQL the page runs for them: the selector's query, its 50 ids picked first) through
 ``cursor.execute``, and the ratio page/baseline.
 
     .venv/bin/python bench/bench_list_pages.py                 # both backends
@@ -202,6 +202,7 @@ def _measure(world: dict[str, Any], backend: str, n: int) -> list[tuple[str, flo
     from django.test import Client
 
     from zongzhi.cases import selectors
+    from zongzhi.core.paging import page_slice
 
     op = Client()
     op.force_login(world["operator"])
@@ -209,7 +210,8 @@ def _measure(world: dict[str, Any], backend: str, n: int) -> list[tuple[str, flo
     handler.force_login(world["handler"])
 
     def rows_sql(qs: Any) -> Any:
-        sql, params = qs[:50].query.sql_with_params()
+        # the rows the page reads: its 50 ids picked first, then those rows (core.paging.page_slice)
+        sql, params = page_slice(selectors.for_list(qs), 0, 50).query.sql_with_params()
 
         def run() -> None:
             with connection.cursor() as cur:

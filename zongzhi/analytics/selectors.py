@@ -630,10 +630,66 @@ def drill(
 
 
 def drill_total(qs: QuerySet[CaseFact], measure: str) -> int:
+    """The number behind a drill-down, counted (or summed) on its facts."""
     m = MEASURES[measure]
     if m.field:
         return int(qs.aggregate(t=Sum(m.field))["t"] or 0)
     return qs.count()
+
+
+DRILL_RELATED = ("case", "case__category__parent", "case__region", "case__lead_department")
+
+
+def drill_number(
+    scope: Scope, period: Period, measure: str, *, dim: str | None = None, key: str | None = None
+) -> int:
+    """The number a drill-down lists: without a dimension, the figure the dashboard shows (read from
+    the rollups, as the tile was — at city scale a period holds millions of facts, too many to count
+    per page view); with one, counted on the facts (``drill_total``). Both agree once the rollups
+    are fresh (``ensure_fresh``), which the tests check for every measure."""
+    if dim is None and measure in MEASURES:
+        return int(totals(scope, period)[measure])
+    return drill_total(drill(scope, period, measure, dim=dim, key=key), measure)
+
+
+def drill_page(
+    scope: Scope,
+    period: Period,
+    measure: str,
+    *,
+    dim: str | None = None,
+    key: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> list[CaseFact]:
+    """Rows ``offset``…``offset + limit`` of ``drill`` (newest first), with their cases.
+
+    Without a dimension, for a measure counted by registration day, the rollups' day cells say on which days the measure has cases, so the page
+    is read from the newest days that hold enough of them instead of from the whole period (a rare
+    measure's few facts are otherwise looked for among millions, and a frequent one's sorted). A sum
+    measure's day counts as one case, which can only widen the days read. Should the facts hold fewer
+    rows there than the cells promised (a refresh pending), the whole period is read."""
+    qs = drill(scope, period, measure, dim=dim, key=key).select_related(*DRILL_RELATED)
+    m = MEASURES[measure]
+    # the list is in registration order, so only a measure counted on the registration day can be
+    # narrowed by its days (a flow measure's day is the resolution day)
+    if dim is None and m.day_field == COHORT_DAY:
+        need = offset + limit
+        days = by_day(scope, period)
+        seen = 0
+        since = None
+        for day in sorted(days, reverse=True):
+            value = int(days[day][measure])
+            if value:
+                seen += 1 if m.field else value
+                if seen >= need:
+                    since = day
+                    break
+        if since is not None:
+            rows = list(qs.filter(**{f"{COHORT_DAY}__gte": since})[offset : offset + limit])
+            if len(rows) == limit:
+                return rows
+    return list(qs[offset : offset + limit])
 
 
 # --- maps, recurring problems, recent cases ------------------------------------------------------------------

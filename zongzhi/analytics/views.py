@@ -256,13 +256,21 @@ def drill(request: HttpRequest) -> HttpResponse:
     ):
         raise Http404
     selectors.ensure_fresh()
-    qs = selectors.drill(scope, period, measure, dim=dim, key=key)
-    total = selectors.drill_total(qs, measure)
-    page = Paginator(
-        qs.select_related("case", "case__category__parent", "case__region", "case__lead_department"),
-        PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
+    total = selectors.drill_number(scope, period, measure, dim=dim, key=key)
     m = MEASURES[measure]
+    # a count measure lists as many cases as its number; a sum (returns, reopens…) counts its cases
+    count = total if not m.field else selectors.drill(scope, period, measure, dim=dim, key=key).count()
+    paginator = Paginator(range(count), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = selectors.drill_page(
+        scope,
+        period,
+        measure,
+        dim=dim,
+        key=key,
+        offset=page.start_index() - 1 if count else 0,
+        limit=PAGE_SIZE,
+    )
     query = request.GET.copy()
     return render(
         request,

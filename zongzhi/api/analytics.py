@@ -156,11 +156,9 @@ def drilldown(
     if dim is not None and dim not in DRILL_DIMS:
         raise FieldError("dim", f"one of: {', '.join(DRILL_DIMS)}", code="invalid_choice")
     scope, period = _context(request, q)
-    qs = selectors.drill(scope, period, measure, dim=dim, key=key)
     m = MEASURES[measure]
-    rows = qs.select_related("case", "case__category", "case__region", "case__lead_department")[
-        offset : offset + limit
-    ]
+    total = selectors.drill_number(scope, period, measure, dim=dim, key=key)
+    rows = selectors.drill_page(scope, period, measure, dim=dim, key=key, offset=offset, limit=limit)
     items = []
     for f in rows:
         c = f.case
@@ -180,8 +178,8 @@ def drilldown(
         )
     return {
         "measure": measure,
-        "total": selectors.drill_total(qs, measure),
-        "count": qs.count(),
+        "total": total,
+        "count": total if not m.field else selectors.drill(scope, period, measure, dim=dim, key=key).count(),
         "items": items,
     }
 

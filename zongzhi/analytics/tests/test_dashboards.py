@@ -202,3 +202,35 @@ def test_pages_render_every_panel(world: World, data: dict[str, Any]) -> None:
     screen = get(world, world.city_leader, "/analytics/screen/").content.decode()
     assert "data-screen" in screen and 'data-interval="30"' in screen
     assert dt.date(2026, 3, 5).isoformat() in screen  # the clock: the server's today
+
+
+def test_drill_pages_read_from_the_newest_days_and_match_the_whole_period(
+    world: World, data: dict[str, Any]
+) -> None:
+    """``drill_page`` narrows the period to the newest days whose rollup cells hold the page; every
+    page equals the same rows cut from the whole period, and a fact the cells still count after it
+    changed (a refresh pending) sends the page back to the whole period."""
+    from zongzhi.analytics import selectors
+    from zongzhi.analytics.models import CaseFact
+
+    with time_machine.travel(NOW, tick=False):
+        scope = selectors.dashboard_scope(world.city_leader)
+        period = selectors.Period.parse("2026-03-01", "2026-03-10")
+
+        def pages(measure: str) -> None:
+            full = [f.case_id for f in selectors.drill(scope, period, measure)]
+            for limit in (1, 2, 3):
+                for offset in range(len(full) + 1):
+                    got = selectors.drill_page(scope, period, measure, offset=offset, limit=limit)
+                    assert [f.case_id for f in got] == full[offset : offset + limit], (measure, offset, limit)
+
+        checked = 0
+        for measure in ("reported", "resolved", "resolved_flow", "returns", "overdue", "unsatisfied"):
+            pages(measure)
+            checked += selectors.drill_number(scope, period, measure) > 1
+        assert checked >= 3
+        # the newest reported fact leaves the period, the cells not yet refreshed: pages stay whole
+        newest = selectors.drill(scope, period, "reported").first()
+        assert newest is not None
+        CaseFact.objects.filter(pk=newest.pk).update(created_date=dt.date(2026, 2, 1))
+        pages("reported")
