@@ -664,31 +664,36 @@ def drill_page(
 ) -> list[CaseFact]:
     """Rows ``offset``…``offset + limit`` of ``drill`` (newest first), with their cases.
 
-    Without a dimension, for a measure counted by registration day, the rollups' day cells say on which days the measure has cases, so the page
-    is read from the newest days that hold enough of them instead of from the whole period (a rare
-    measure's few facts are otherwise looked for among millions, and a frequent one's sorted). A sum
-    measure's day counts as one case, which can only widen the days read. Should the facts hold fewer
-    rows there than the cells promised (a refresh pending), the whole period is read."""
+    Without a dimension, for a measure counted by registration day, the rollups' day cells say on
+    which days the measure has cases, so the page is read from just the newest days that hold
+    enough of them, not from the whole period (a rare
+    measure's few facts are otherwise looked for among millions, and a frequent one's sorted); no
+    cell with the measure, no rows. (A sum measure's cells say nothing of its cases with a value of
+    0 — a case resolved within the second it came in — so those lists read the whole period.)
+    Should the facts hold fewer rows there than the cells promised (a fact changed, its refresh
+    pending), the whole period is read; cases the cells do not count yet appear after the next
+    refresh (``ensure_fresh``), as they do in the number."""
     qs = drill(scope, period, measure, dim=dim, key=key).select_related(*DRILL_RELATED)
     m = MEASURES[measure]
-    # the list is in registration order, so only a measure counted on the registration day can be
-    # narrowed by its days (a flow measure's day is the resolution day)
-    if dim is None and m.day_field == COHORT_DAY:
+    # the list is in registration order, so only a count measure counted on the registration day can
+    # be narrowed by its days (a flow measure's day is the resolution day)
+    if dim is None and m.day_field == COHORT_DAY and not m.field:
         need = offset + limit
         days = by_day(scope, period)
+        chosen: list[date] = []
         seen = 0
-        since = None
         for day in sorted(days, reverse=True):
             value = int(days[day][measure])
             if value:
-                seen += 1 if m.field else value
+                chosen.append(day)
+                seen += value
                 if seen >= need:
-                    since = day
                     break
-        if since is not None:
-            rows = list(qs.filter(**{f"{COHORT_DAY}__gte": since})[offset : offset + limit])
-            if len(rows) == limit:
-                return rows
+        if not chosen:
+            return []
+        rows = list(qs.filter(**{f"{COHORT_DAY}__in": chosen})[offset : offset + limit])
+        if len(rows) >= min(limit, max(seen - offset, 0)):
+            return rows
     return list(qs[offset : offset + limit])
 
 
