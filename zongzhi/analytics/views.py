@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -260,17 +260,19 @@ def drill(request: HttpRequest) -> HttpResponse:
     m = MEASURES[measure]
     # a count measure lists as many cases as its number; a sum (returns, reopens…) counts its cases
     count = total if not m.field else selectors.drill(scope, period, measure, dim=dim, key=key).count()
-    paginator = Paginator(range(count), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    page.object_list = selectors.drill_page(
+    paginator: Paginator[Any] = Paginator(range(count), PAGE_SIZE)
+    numbered = paginator.get_page(request.GET.get("page"))
+    rows = selectors.drill_page(
         scope,
         period,
         measure,
         dim=dim,
         key=key,
-        offset=page.start_index() - 1 if count else 0,
+        offset=numbered.start_index() - 1 if count else 0,
         limit=PAGE_SIZE,
     )
+    # the paginator numbers the pages; the page holds the rows the selector read for it
+    page = Page(rows, numbered.number, paginator)
     query = request.GET.copy()
     return render(
         request,
