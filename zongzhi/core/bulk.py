@@ -4,9 +4,9 @@ sweep's notices and timeline rows, inbox messages, base-data imports).
 The ORM's ``bulk_create`` builds a model instance per row and prepares every value of every field
 through the field; at tens of thousands of rows that costs more than the database's own work.
 ``RowInserter`` takes tuples in a fixed column order and sends them with ``COPY … FROM STDIN`` on
-PostgreSQL (psycopg adapts the Python values) and ``executemany`` elsewhere, where the values that
-the database driver cannot take as they are (dates, decimals, JSON) are prepared by their field
-first, as the ORM would.
+PostgreSQL (psycopg adapts the Python values, in C: measured faster than formatting the COPY text
+in Python) and ``executemany`` elsewhere, where the values that the database driver cannot take as
+they are (dates, decimals, JSON) are prepared by their field first, as the ORM would.
 
 Callers are the services that own the table (one write path): the rows must already satisfy the
 model's rules; nothing here validates them and no signals are sent.
@@ -24,7 +24,10 @@ from django.db import connection, models
 class RowInserter:
     """Insert rows of ``columns`` (attribute names: ``case_id``, not ``case``) into ``model``'s table."""
 
-    def __init__(self, model: type[models.Model], columns: Sequence[str]) -> None:
+    def __init__(
+        self, model: type[models.Model], columns: Sequence[str], *, table: str | None = None
+    ) -> None:
+        """``table``: another table with these columns (a staging copy of the model's table)."""
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
         unknown = [c for c in columns if c not in by_attname]
         if unknown:
@@ -32,7 +35,7 @@ class RowInserter:
         self.fields = [by_attname[c] for c in columns]
         self.pg = connection.vendor == "postgresql"
         qn = connection.ops.quote_name
-        self.table = qn(model._meta.db_table)
+        self.table = qn(table or model._meta.db_table)
         self.cols = ", ".join(qn(f.column) for f in self.fields)
         # the values the driver cannot take as they are
         self.adapters: list[tuple[int, Any]] = []
@@ -42,7 +45,8 @@ class RowInserter:
             elif not self.pg and isinstance(f, models.DateField | models.DecimalField):
                 self.adapters.append((i, lambda v, f=f: f.get_db_prep_save(v, connection)))
 
-    def _adapt(self, row: Sequence[Any]) -> Sequence[Any]:
+    def adapt(self, row: Sequence[Any]) -> Sequence[Any]:
+        """``row`` as ``executemany`` takes it (SQLite: dates and decimals prepared by the field)."""
         if not self.adapters:
             return row
         out = list(row)
@@ -57,10 +61,10 @@ class RowInserter:
             if self.pg:
                 with cur.cursor.copy(f"COPY {self.table} ({self.cols}) FROM STDIN") as copy:
                     for row in rows:
-                        copy.write_row(self._adapt(row))
+                        copy.write_row(self.adapt(row))
                         n += 1
             else:
-                batch = [self._adapt(r) for r in rows]
+                batch = [self.adapt(r) for r in rows]
                 n = len(batch)
                 if batch:
                     marks = ", ".join(["%s"] * len(self.fields))

@@ -14,8 +14,11 @@ rows, so memory does not grow with the file. For each batch:
    GB 11643 ID check digit, birth date and sex derivation, phone and credit-code checks, SM4-GCM
    encryption and HMAC-SM3 blind indexes.
 4. **Deduplicate**: the natural key of every good row (ID-number blind index; region + normalised
-   address key; region + place key; credit code, else region + name + address) goes into a
-   temporary table; a key seen earlier in the file makes the row a duplicate of that row.
+   address key; region + place key; credit code, else region + name + address) is looked up in the
+   database with the whole batch at once. A row the database holds that this import wrote (its
+   ``updated_at`` is the import's time) and whose key an earlier row of the file had makes the row
+   a duplicate of that earlier row; the import keeps only an 8-byte digest and the row number of
+   each key it wrote (12 bytes a row, in sorted arrays), so memory barely grows with the file.
 5. **Upsert**: rows whose key exists in the database update it (when it lies in the user's scope,
    else the row is rejected as the services would: "already registered"); the others are
    inserted — with ``COPY`` on PostgreSQL, ``executemany`` elsewhere. Each batch commits on its
@@ -40,6 +43,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import multiprocessing
 import os
@@ -55,6 +59,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -67,6 +72,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from zongzhi.core.audit import audit_record
+from zongzhi.core.bulk import RowInserter
 from zongzhi.core.errors import FieldError, PermissionDeniedError
 from zongzhi.core.models import BackgroundJob
 from zongzhi.core.tabular import safe_cell, write_xlsx
@@ -698,8 +704,50 @@ def _registered_reason(spec: EntitySpec) -> tuple[str, str]:
 _KEEP_ON_UPDATE = frozenset({"created_at", "created_by_id", "house_id"})
 
 
+def _digest(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+
+
+class _RowNumbers:
+    """The file row that wrote each natural key so far, in 12 bytes a key: its 8-byte digest and
+    the row number, in sorted arrays (the newest in a dict until there are enough to merge).
+
+    Only asked for a key the database says this import wrote, so a digest collision (odds of about
+    3 in 10^8 for a million keys) cannot make a row a duplicate: at worst it names the wrong row."""
+
+    MERGE = 50_000
+
+    def __init__(self) -> None:
+        self.digests = np.empty(0, dtype=np.uint64)
+        self.rows = np.empty(0, dtype=np.uint32)
+        self.recent: dict[int, int] = {}
+
+    def add(self, pairs: Iterable[tuple[str, int]]) -> None:
+        for key, row_no in pairs:
+            self.recent.setdefault(_digest(key), row_no)
+        if len(self.recent) >= self.MERGE:
+            self._merge()
+
+    def _merge(self) -> None:
+        digests = np.fromiter(self.recent.keys(), dtype=np.uint64, count=len(self.recent))
+        rows = np.fromiter(self.recent.values(), dtype=np.uint32, count=len(self.recent))
+        order = np.argsort(digests, kind="stable")
+        digests, rows = digests[order], rows[order]
+        at = np.searchsorted(self.digests, digests, side="right")  # after an older equal digest
+        self.digests = np.insert(self.digests, at, digests)
+        self.rows = np.insert(self.rows, at, rows)
+        self.recent = {}
+
+    def get(self, key: str) -> int | None:
+        digest = _digest(key)
+        at = int(np.searchsorted(self.digests, np.uint64(digest)))  # the older rows first
+        if at < len(self.digests) and int(self.digests[at]) == digest:
+            return int(self.rows[at])
+        return self.recent.get(digest)
+
+
 class _Writer:
-    """Temporary key table, existing-row lookups, inserts and updates for one import."""
+    """Existing-row lookups, inserts and updates for one import, and the rows it wrote."""
 
     def __init__(self, spec: EntitySpec) -> None:
         self.spec = spec
@@ -710,173 +758,114 @@ class _Writer:
         self.fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
         self.attnames = [f.attname for f in self.fields]
         self.update_fields = [f for f in self.fields if f.attname not in _KEEP_ON_UPDATE]
-        tag = uuid.uuid4().hex[:10]
-        self.keys_table = f"zz_import_keys_{tag}"
-        self.stage_table = f"zz_import_stage_{tag}"
-        # SQLite needs Python values adapted like the ORM does (dates as text, aware datetimes as UTC…)
-        self.adapters: list[tuple[int, Any]] = []
-        if not self.pg:
-            for i, f in enumerate(self.fields):
-                if isinstance(f, models.DateField | models.DecimalField):
-                    self.adapters.append((i, f))
+        self.stage_table = f"zz_import_stage_{uuid.uuid4().hex[:10]}"
+        self.written = _RowNumbers()  # the row of each key this import wrote
+        self.inserter = RowInserter(self.model, self.attnames)
+        upd = [f.attname for f in self.update_fields]
+        self.stager = RowInserter(self.model, ["id", *upd], table=self.stage_table) if self.pg else None
+        self.updater = RowInserter(self.model, [*upd, "id"])  # SQLite: the parameters of an UPDATE
 
     # -- setup --
 
     def open(self) -> None:
-        with connection.cursor() as cur:
-            cur.execute(
-                f"CREATE TEMPORARY TABLE {self.keys_table} (k varchar(400) PRIMARY KEY, row_no integer NOT NULL)"
-            )
-            if self.pg:
-                # the columns an update writes, without constraints (CREATE … AS keeps no NOT NULL)
-                cols = ", ".join(self.qn(c) for c in ["id", *[f.column for f in self.update_fields]])
+        if self.pg:
+            # the columns an update writes, without constraints (CREATE … AS keeps no NOT NULL)
+            cols = ", ".join(self.qn(c) for c in ["id", *[f.column for f in self.update_fields]])
+            with connection.cursor() as cur:
                 cur.execute(
                     f"CREATE TEMPORARY TABLE {self.stage_table} AS SELECT {cols} FROM {self.qn(self.table)} WITH NO DATA"  # noqa: S608 - identifiers are ours
                 )
 
     def close(self) -> None:
-        with connection.cursor() as cur:
-            cur.execute(f"DROP TABLE IF EXISTS {self.keys_table}")
-            if self.pg:
-                cur.execute(f"DROP TABLE IF EXISTS {self.stage_table}")
-
-    # -- keys seen earlier in the file --
-
-    def seen(self, keys: list[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
         if self.pg:
-            # the driver's own cursor binds the list as one array parameter (no client-side quoting);
-            # a join on the unnested array probes the key index: with "k = ANY(%s)" the planner
-            # scans the whole (never analyzed) table, per batch, which grows with the file
-            connection.ensure_connection()
-            with connection.connection.cursor() as raw:
-                raw.execute(
-                    f"SELECT t.k, t.row_no FROM unnest(%s::text[]) AS q(k) JOIN {self.keys_table} t ON t.k = q.k",  # noqa: S608 - identifiers are ours
-                    [keys],
-                )
-                found.update(raw.fetchall())
-            return found
-        with connection.cursor() as cur:
-            for start in range(0, len(keys), 900):
-                part = keys[start : start + 900]
-                marks = ",".join(["%s"] * len(part))
-                cur.execute(f"SELECT k, row_no FROM {self.keys_table} WHERE k IN ({marks})", part)  # noqa: S608 - identifiers are ours
-                found.update(cur.fetchall())
-        return found
-
-    def remember(self, pairs: list[tuple[str, int]]) -> None:
-        if not pairs:
-            return
-        with connection.cursor() as cur:
-            if self.pg:
-                with cur.cursor.copy(f"COPY {self.keys_table} (k, row_no) FROM STDIN") as copy:
-                    for pair in pairs:
-                        copy.write_row(pair)
-            else:
-                cur.executemany(f"INSERT INTO {self.keys_table} (k, row_no) VALUES (%s, %s)", pairs)  # noqa: S608 - identifiers are ours
+            with connection.cursor() as cur:
+                cur.execute(f"DROP TABLE IF EXISTS {self.stage_table}")
 
     # -- rows already in the database --
 
-    def existing(self, rows: list[_Parsed]) -> dict[str, tuple[int, str]]:
-        """natural key → (id, region_path) of the rows of this batch already in the database."""
-        out: dict[str, tuple[int, str]] = {}
+    def existing(self, rows: list[_Parsed]) -> dict[str, tuple[int, str, dt.datetime]]:
+        """natural key → (id, region_path, updated_at) of the rows of this batch already in the
+        database."""
+        out: dict[str, tuple[int, str, dt.datetime]] = {}
         manager = self.model._default_manager
         if self.spec is RESIDENT and self.pg:
-            # one indexed lookup for the whole batch (the ORM's IN list costs more than the query),
-            # written as a join so the unique index is probed rather than the table scanned
+            # one query for the whole batch (the ORM's IN list costs more than the query): one
+            # probe of the unique index per key, in key order — LIMIT keeps the planner from
+            # turning it into a join that reads the whole table, as it does once the table has
+            # statistics (a scan per batch: an import slower with every row it wrote). The keys
+            # (hex) go as one comma-joined text, which binds far faster than a text[] list.
             connection.ensure_connection()
             with connection.connection.cursor() as raw:
                 raw.execute(
-                    f"SELECT t.id_number_index, t.id, t.region_path FROM unnest(%s::text[]) AS q(k)"  # noqa: S608 - identifiers are ours
-                    f" JOIN {self.qn(self.table)} t ON t.id_number_index = q.k",
-                    [[r.key for r in rows]],
+                    f"SELECT q.k, t.id, t.region_path, t.updated_at"  # noqa: S608 - identifiers are ours
+                    f" FROM unnest(string_to_array(%s, ',')) AS q(k) CROSS JOIN LATERAL"
+                    f" (SELECT x.id, x.region_path, x.updated_at FROM {self.qn(self.table)} x"
+                    f" WHERE x.id_number_index = q.k LIMIT 1) t",
+                    [",".join(sorted(r.key for r in rows))],
                 )
-                return {key: (pk, path) for key, pk, path in raw.fetchall()}
+                return {key: (pk, path, at) for key, pk, path, at in raw.fetchall()}
         for start in range(0, len(rows), 500):
             part = rows[start : start + 500]
             if self.spec is RESIDENT:
-                for key, pk, path in manager.filter(id_number_index__in=[r.key for r in part]).values_list(
-                    "id_number_index", "id", "region_path"
-                ):
-                    out[key] = (pk, path)
+                for key, pk, path, at in manager.filter(
+                    id_number_index__in=[r.key for r in part]
+                ).values_list("id_number_index", "id", "region_path", "updated_at"):
+                    out[key] = (pk, path, at)
                 continue
             if self.spec is ORGANIZATION:
                 coded = [r.values["credit_code"] for r in part if r.values and r.values["credit_code"]]
                 if coded:
-                    for code, pk, path in manager.filter(credit_code__in=coded).values_list(
-                        "credit_code", "id", "region_path"
+                    for code, pk, path, at in manager.filter(credit_code__in=coded).values_list(
+                        "credit_code", "id", "region_path", "updated_at"
                     ):
-                        out[code] = (pk, path)
+                        out[code] = (pk, path, at)
                 uncoded = [r for r in part if r.values and not r.values["credit_code"]]
                 if uncoded:
                     qs = manager.filter(
                         credit_code="",
                         region_id__in={r.region_id for r in uncoded},
                         name__in={r.values["name"] for r in uncoded if r.values},
-                    ).values_list("region_id", "name", "address", "id", "region_path")
-                    for region_id, name, address, pk, path in qs:
-                        out.setdefault(f"{region_id}|{name}|{address}", (pk, path))
+                    ).values_list("region_id", "name", "address", "id", "region_path", "updated_at")
+                    for region_id, name, address, pk, path, at in qs:
+                        out.setdefault(f"{region_id}|{name}|{address}", (pk, path, at))
                 continue
             key_field = "address_key" if self.spec is HOUSE else "place_key"
             wanted = {r.key for r in part}
             qs = manager.filter(
                 region_id__in={r.region_id for r in part},
                 **{f"{key_field}__in": {r.key.split("|", 1)[1] for r in part}},
-            ).values_list("region_id", key_field, "id", "region_path")
-            for region_id, key, pk, path in qs:
+            ).values_list("region_id", key_field, "id", "region_path", "updated_at")
+            for region_id, key, pk, path, at in qs:
                 k = f"{region_id}|{key}"
                 if k in wanted:
-                    out[k] = (pk, path)
+                    out[k] = (pk, path, at)
         return out
 
     # -- writes --
 
-    def _adapt(self, row: list[Any]) -> list[Any]:
-        for i, f in self.adapters:
-            row[i] = f.get_db_prep_save(row[i], connection)
-        return row
-
     def insert(self, rows: list[list[Any]]) -> None:
-        if not rows:
-            return
-        cols = ", ".join(self.qn(f.column) for f in self.fields)
-        with connection.cursor() as cur:
-            if self.pg:
-                with cur.cursor.copy(f"COPY {self.qn(self.table)} ({cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(self.fields))
-                cur.executemany(
-                    f"INSERT INTO {self.qn(self.table)} ({cols}) VALUES ({marks})",  # noqa: S608 - identifiers are ours
-                    [self._adapt(r) for r in rows],
-                )
+        self.inserter.insert(rows)
 
     def update(self, rows: list[tuple[int, list[Any]]]) -> None:
         """Overwrite the rows (id, full row values) except their creation fields and house."""
         if not rows:
             return
         index = {f.attname: i for i, f in enumerate(self.fields)}
-        upd = [(f, index[f.attname]) for f in self.update_fields]
+        upd = [index[f.attname] for f in self.update_fields]
+        sets = ", ".join(f"{self.qn(f.column)} = %s" for f in self.update_fields)
         with connection.cursor() as cur:
-            if self.pg:
-                cols = ["id", *[f.column for f, _i in upd]]
-                col_sql = ", ".join(self.qn(c) for c in cols)
+            if self.stager is not None:
                 cur.execute(f"TRUNCATE {self.stage_table}")
-                with cur.cursor.copy(f"COPY {self.stage_table} ({col_sql}) FROM STDIN") as copy:
-                    for pk, row in rows:
-                        copy.write_row([pk, *[row[i] for _f, i in upd]])
-                sets = ", ".join(f"{self.qn(f.column)} = s.{self.qn(f.column)}" for f, _i in upd)
+                self.stager.insert([pk, *[row[i] for i in upd]] for pk, row in rows)
+                sets = ", ".join(f"{self.qn(f.column)} = s.{self.qn(f.column)}" for f in self.update_fields)
                 cur.execute(
                     f"UPDATE {self.qn(self.table)} t SET {sets} FROM {self.stage_table} s WHERE t.id = s.id"  # noqa: S608 - identifiers are ours
                 )
             else:
-                sets = ", ".join(f"{self.qn(f.column)} = %s" for f, _i in upd)
-                params = []
-                for pk, row in rows:
-                    adapted = self._adapt(list(row))
-                    params.append([*[adapted[i] for _f, i in upd], pk])
-                cur.executemany(f"UPDATE {self.qn(self.table)} SET {sets} WHERE id = %s", params)  # noqa: S608 - identifiers are ours
+                cur.executemany(
+                    f"UPDATE {self.qn(self.table)} SET {sets} WHERE id = %s",  # noqa: S608 - identifiers are ours
+                    [self.updater.adapt([*[row[i] for i in upd], pk]) for pk, row in rows],
+                )
         if self.spec is RESIDENT:
             # memberships follow their resident's region and grid (as resident_update does)
             ids = [pk for pk, _row in rows]
@@ -1054,12 +1043,6 @@ def _process_batch(
             continue
         first_in_batch[r.key] = r.row_no
         good.append(r)
-    earlier = writer.seen([r.key for r in good]) if good else {}
-    if earlier:
-        for r in good:
-            if r.key in earlier:
-                r.problems.append(_duplicate_reason(spec, earlier[r.key]))
-        good = [r for r in good if not r.problems]
 
     inserts: list[list[Any]] = []
     updates: list[tuple[int, list[Any]]] = []
@@ -1086,13 +1069,16 @@ def _process_batch(
                     found = existing.get(r.key)
                     if found is None:
                         inserts.append(values)
+                    elif found[2] == now and (earlier := writer.written.get(r.key)) is not None:
+                        # written by an earlier row of this file
+                        r.problems.append(_duplicate_reason(spec, earlier))
                     elif locator.in_scope(found[1]):
                         updates.append((found[0], values))
                     else:
                         r.problems.append(_registered_reason(spec))
                 writer.insert(inserts)
                 writer.update(updates)
-                writer.remember([(r.key, r.row_no) for r in good if not r.problems])
+            writer.written.add((r.key, r.row_no) for r in good if not r.problems)
             break
         except IntegrityError:
             # another writer registered one of these keys between our lookup and our write: look again

@@ -18,8 +18,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from django.conf import settings
 
@@ -37,8 +36,7 @@ RISK_ASSESSMENT = "risk_assessment"
 FINDINGS = "visit_findings"
 
 
-@dataclass(frozen=True)
-class Sealed:
+class Sealed(NamedTuple):  # a tuple: the bulk import makes several per row
     enc: str  # "<key id>$<base64(nonce||ciphertext||tag)>", "" for an empty value
     index: str  # HMAC-SM3 hex, "" for an empty value or an unindexed purpose
     key_id: str
@@ -91,17 +89,23 @@ def seal_many(values: Sequence[str], purpose: str, *, index: bool = True) -> lis
 _SLOT = "\x00"  # never in a ciphertext (base64) or an index (hex)
 
 
+SEALED_SUFFIXES = ("_enc", "_index")  # the columns that hold ciphertexts and blind indexes
+
+
 class BatchSealer:
-    """A ``Sealer`` that defers the work: each call returns placeholders, ``resolve`` seals every
-    value collected since (one ``seal_many`` per purpose) and swaps the placeholders in column
-    dicts for the real ciphertexts and indexes."""
+    """A ``Sealer`` that defers the work: each call returns placeholders, ``seal_pending`` seals
+    every value collected since (one ``seal_many`` per purpose) and ``resolve`` swaps the
+    placeholders in a column dict — in its columns named ``*_enc`` and ``*_index``, as every
+    sealed column is — for the real ciphertexts and indexes."""
 
     def __init__(self) -> None:
+        self._kid = current_key_id()
         self._pending: list[tuple[str, str, bool]] = []
         self._done: list[Sealed] = []
+        self._names: dict[int, list[str]] = {}  # the sealed columns, by the dict's column count
 
     def __call__(self, value: str, purpose: str, *, index: bool = True) -> Sealed:
-        kid = current_key_id()
+        kid = self._kid
         if not value:
             return Sealed("", "", kid)
         slot = len(self._pending)
@@ -121,9 +125,14 @@ class BatchSealer:
 
     def resolve(self, columns: dict[str, Any]) -> dict[str, Any]:
         """``columns`` with every placeholder replaced (call ``seal_pending`` first)."""
-        for name, value in columns.items():
-            if isinstance(value, str) and value.startswith(_SLOT):
-                sealed = self._done[int(value[2:])]
+        names = self._names.get(len(columns))
+        if names is None or any(name not in columns for name in names):
+            names = self._names[len(columns)] = [n for n in columns if n.endswith(SEALED_SUFFIXES)]
+        done = self._done
+        for name in names:
+            value = columns[name]
+            if value and value[0] == _SLOT:
+                sealed = done[int(value[2:])]
                 columns[name] = sealed.enc if value[1] == "e" else sealed.index
         return columns
 

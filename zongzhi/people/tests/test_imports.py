@@ -605,6 +605,7 @@ def test_many_small_batches_find_duplicates_and_existing_rows_across_batches(
     from zongzhi.people import imports
 
     monkeypatch.setattr(imports, "BATCH", 3)  # duplicates and updates found across many batches
+    monkeypatch.setattr(imports._RowNumbers, "MERGE", 4)  # the row numbers merged into arrays often
     lines = [_row(make_id(seq=f"{i:03d}"), grid=world.grid.code) for i in range(40)]
     lines.insert(20, _row(_bad_checkdigit(ID2), grid=world.grid.code))
     lines.append(_row(make_id(seq="005"), grid=world.grid.code))
@@ -617,6 +618,23 @@ def test_many_small_batches_find_duplicates_and_existing_rows_across_batches(
     again = _import(world, _csv(*lines), workers=0)
     assert (again.created, again.updated, again.bad) == (0, 40, 2)
     assert Resident.objects.count() == 40
+
+
+def test_row_numbers_of_written_keys_survive_merges(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zongzhi.people.imports import _RowNumbers
+
+    monkeypatch.setattr(_RowNumbers, "MERGE", 7)
+    rows = _RowNumbers()
+    for start in range(0, 100, 10):  # batches of 10 keys, merged every 7 or more
+        rows.add((f"key-{i}", i + 2) for i in range(start, start + 10))
+    assert len(rows.digests) + len(rows.recent) == 100 and len(rows.digests) >= 90
+    assert list(rows.digests) == sorted(rows.digests)
+    assert [rows.get(f"key-{i}") for i in (0, 37, 99)] == [2, 39, 101]
+    assert rows.get("key-100") is None and rows.get("") is None
+    rows.add([("key-0", 500)])  # the first row that wrote a key stays its row, merged or not
+    assert rows.get("key-0") == 2
+    rows.add((f"more-{i}", i) for i in range(10))
+    assert not rows.recent and rows.get("key-0") == 2 and rows.get("more-9") == 9
 
 
 def test_an_existing_single_record_and_an_import_agree_on_the_key(world: Any) -> None:

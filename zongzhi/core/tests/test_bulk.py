@@ -1,0 +1,80 @@
+"""``core.bulk.RowInserter``: rows written by COPY (PostgreSQL) or executemany read back as the ORM
+wrote them, whatever the values hold."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from tests.factories import make_user
+from zongzhi.core.bulk import RowInserter
+from zongzhi.core.models import BackgroundJob, CalendarDay
+from zongzhi.orgs.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+AWKWARD = [
+    "tab\there",
+    "line\nbreak and\r\nwindows",
+    "back\\slash and \\N and \\t literally",
+    r"C:\temp\new",
+    "中文，全角　空格",
+    "",
+    "\\",
+]
+
+
+def _job_values(user_id: int, i: int, text: str) -> dict[str, object]:
+    return {
+        "user_id": user_id,
+        "kind": f"k{i}\t",
+        "params": {"text": text, "n": i, "nested": [None, True, 1.5, "a\\b\n"]},
+        "purpose": text,
+        "status": BackgroundJob.Status.DONE,
+        "total": i * 1000,
+        "done": i,
+        "filename": text[:120],
+        "error": text,
+        "created_at": timezone.now() - dt.timedelta(days=i, microseconds=i),
+        "finished_at": None if i % 2 else timezone.now(),
+        "file": f"exports/{i}\\{text[:10]}.csv",
+    }
+
+
+def test_awkward_text_json_times_and_nulls_read_back_unchanged(tree: dict) -> None:
+    user = make_user(Role.CENTER_OPERATOR, tree["A"])
+    wanted = [_job_values(user.pk, i, text) for i, text in enumerate(AWKWARD)]
+    inserter = RowInserter(BackgroundJob, list(wanted[0]))
+    assert inserter.insert(iter([list(w.values()) for w in wanted])) == len(AWKWARD)
+    got = list(BackgroundJob.objects.order_by("total").values(*wanted[0]))
+    assert got == wanted
+
+
+def test_dates_booleans_and_a_date_key(db: None) -> None:
+    days = [
+        (dt.date(2026, 10, 1), False, "国庆节", "manual", dt.datetime(2026, 9, 1, 8, tzinfo=dt.UTC)),
+        (dt.date(2026, 10, 10), True, "调休\t上班", "manual", dt.datetime(2026, 9, 1, 8, tzinfo=dt.UTC)),
+    ]
+    assert RowInserter(CalendarDay, ["date", "is_workday", "name", "source", "updated_at"]).insert(days) == 2
+    assert (
+        list(
+            CalendarDay.objects.filter(date__month=10, date__year=2026)
+            .values_list("date", "is_workday", "name", "source", "updated_at")
+            .order_by("date")
+        )
+        == days
+    )
+
+
+def test_many_rows_from_a_generator(tree: dict) -> None:
+    user = make_user(Role.CENTER_OPERATOR, tree["A"])
+    now = timezone.now()
+    n = 2503
+    rows = ((user.pk, "bulk", {}, f"#{i}", "done", i, 0, "", "", now, None, "") for i in range(n))
+    columns = ["user_id", "kind", "params", "purpose", "status", "total", "done", "filename", "error",
+               "created_at", "finished_at", "file"]  # fmt: skip
+    assert RowInserter(BackgroundJob, columns).insert(rows) == n
+    assert BackgroundJob.objects.filter(kind="bulk").count() == n
+    assert sorted(BackgroundJob.objects.filter(kind="bulk").values_list("total", flat=True)) == list(range(n))
