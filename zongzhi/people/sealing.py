@@ -18,7 +18,8 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from typing import Any, NamedTuple, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -36,7 +37,8 @@ RISK_ASSESSMENT = "risk_assessment"
 FINDINGS = "visit_findings"
 
 
-class Sealed(NamedTuple):  # a tuple: the bulk import makes several per row
+@dataclass(frozen=True, slots=True)
+class Sealed:
     enc: str  # "<key id>$<base64(nonce||ciphertext||tag)>", "" for an empty value
     index: str  # HMAC-SM3 hex, "" for an empty value or an unindexed purpose
     key_id: str
