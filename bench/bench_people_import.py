@@ -24,6 +24,10 @@ Targets, each printed as a ratio against its baseline from the same run:
    importing process (``ru_maxrss`` of a fresh subprocess), and the peak of its worker processes'
    summed RSS (polled from ``/proc``).
 
+Beside them, the floor: the rows the import wrote, already sealed, ``COPY``'d into a table with
+``people_resident``'s columns, indexes, checks and foreign keys — what the database alone costs any
+writer of this table, so the share of the target the table's own integrity leaves reachable.
+
 Not part of the test run; prints figures only.
 """
 
@@ -346,6 +350,45 @@ def raw_copy(path: Path) -> tuple[float, int]:
     return seconds, n
 
 
+def constrained_copy() -> tuple[float, int]:
+    """What the database alone asks of any writer of these rows: the residents the import wrote
+    (sealed) copied out, then — timed, commit included (the foreign keys are checked then) — copied
+    with ``COPY`` into a new table with the same columns, indexes, checks and foreign keys."""
+    import psycopg
+
+    with psycopg.connect(PG_URL) as conn:
+        conn.execute("SET jit = off")
+        conn.execute("DROP TABLE IF EXISTS bench_floor")
+        conn.execute("CREATE TABLE bench_floor (LIKE people_resident INCLUDING ALL)")
+        for (definition,) in conn.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'people_resident'::regclass AND contype = 'f'"
+        ).fetchall():
+            conn.execute(f"ALTER TABLE bench_floor ADD {definition}")
+        cols = ", ".join(
+            name
+            for (name,) in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'people_resident'::regclass"
+                " AND attnum > 0 AND NOT attisdropped AND attname <> 'id' ORDER BY attnum"
+            ).fetchall()
+        )
+        conn.commit()
+        chunks: list[bytes] = []
+        with conn.cursor() as cur:
+            with cur.copy(f"COPY (SELECT {cols} FROM people_resident) TO STDOUT") as out:
+                chunks.extend(bytes(data) for data in out)
+            n = cur.execute("SELECT count(*) FROM people_resident").fetchone()[0]  # type: ignore[index]
+            started = time.monotonic()
+            with cur.copy(f"COPY bench_floor ({cols}) FROM STDIN") as copy:
+                for data in chunks:
+                    copy.write(data)
+        conn.commit()
+        seconds = time.monotonic() - started
+        conn.execute("DROP TABLE bench_floor")
+        conn.commit()
+    return seconds, int(n)
+
+
 # --- main ---------------------------------------------------------------------------------------------------
 
 
@@ -418,6 +461,16 @@ def _bench(args: argparse.Namespace) -> int:
         f"raw COPY    {raw_n:>9,} rows: {raw_s:7.1f} s · {raw_n / raw_s:9,.0f} rows/s (csv.reader → copy.write_row)"
     )
     print(f"TARGET CSV import / raw COPY: {raw_s / small['seconds']:.3f}  (target ≥ 0.25)")
+
+    floor_s, floor_n = constrained_copy()
+    print(
+        f"floor       {floor_n:>9,} rows: {floor_s:7.1f} s · {floor_n / floor_s:9,.0f} rows/s (the imported rows, sealed,"
+        " COPY'd into a table like people_resident: its indexes, checks and foreign keys)"
+    )
+    print(
+        f"  floor / raw COPY: {raw_s / floor_s:.3f} (the most any import into this table can reach)"
+        f" · CSV import / floor: {floor_s / small['seconds']:.3f}"
+    )
 
     again = run_child(small_csv, workers=args.workers)
     print(
