@@ -620,6 +620,19 @@ def test_many_small_batches_find_duplicates_and_existing_rows_across_batches(
     assert Resident.objects.count() == 40
 
 
+def test_a_second_import_stamped_with_the_same_moment_updates_rather_than_flags(world: Any) -> None:
+    # rows this import wrote carry its time; another import at the very same moment (a frozen
+    # clock) did not write them in *this* file, so they are existing rows, not duplicates
+    from django.utils import timezone
+
+    now = timezone.now()
+    lines = [_row(make_id(seq=f"{i:03d}"), grid=world.grid.code) for i in range(5)]
+    first = _import(world, _csv(*lines), now=now)
+    again = _import(world, _csv(*lines, lines[0]), now=now)
+    assert (first.created, again.created, again.updated, again.bad) == (5, 0, 5, 1)
+    assert _errors(again) == [(7, "证件号码", "与第 2 行重复。")]
+
+
 def test_row_numbers_of_written_keys_survive_merges(monkeypatch: pytest.MonkeyPatch) -> None:
     from zongzhi.people.imports import _RowNumbers
 
