@@ -852,7 +852,6 @@ class _Writer:
             return
         index = {f.attname: i for i, f in enumerate(self.fields)}
         upd = [index[f.attname] for f in self.update_fields]
-        sets = ", ".join(f"{self.qn(f.column)} = %s" for f in self.update_fields)
         with connection.cursor() as cur:
             if self.stager is not None:
                 cur.execute(f"TRUNCATE {self.stage_table}")
@@ -862,6 +861,7 @@ class _Writer:
                     f"UPDATE {self.qn(self.table)} t SET {sets} FROM {self.stage_table} s WHERE t.id = s.id"  # noqa: S608 - identifiers are ours
                 )
             else:
+                sets = ", ".join(f"{self.qn(f.column)} = %s" for f in self.update_fields)
                 cur.executemany(
                     f"UPDATE {self.qn(self.table)} SET {sets} WHERE id = %s",  # noqa: S608 - identifiers are ours
                     [self.updater.adapt([*[row[i] for i in upd], pk]) for pk, row in rows],
