@@ -46,6 +46,7 @@ import datetime as dt
 import hashlib
 import io
 import multiprocessing
+import operator
 import os
 import re
 import tempfile
@@ -702,6 +703,8 @@ def _registered_reason(spec: EntitySpec) -> tuple[str, str]:
 
 
 _KEEP_ON_UPDATE = frozenset({"created_at", "created_by_id", "house_id"})
+# the columns of a row that the import sets itself, in this order after the cleaned values
+_LOCATED = ("region_id", "region_path", "grid_id", "created_at", "updated_at", "created_by_id", "house_id")
 
 
 def _digest(key: str) -> int:
@@ -755,8 +758,13 @@ class _Writer:
         self.pg = connection.vendor == "postgresql"
         self.qn = connection.ops.quote_name
         self.table = self.model._meta.db_table
-        self.fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
+        # the columns in the order a row is built: what ``clean_*`` gives, then where and when
+        fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
+        tail = [a for a in _LOCATED if any(f.attname == a for f in fields)]
+        self.fields = sorted(fields, key=lambda f: tail.index(f.attname) + 1 if f.attname in tail else 0)
         self.attnames = [f.attname for f in self.fields]
+        self._cleaned = operator.itemgetter(*self.attnames[: len(fields) - len(tail)])
+        self._house = "house_id" in tail
         self.update_fields = [f for f in self.fields if f.attname not in _KEEP_ON_UPDATE]
         self.stage_table = f"zz_import_stage_{uuid.uuid4().hex[:10]}"
         self.written = _RowNumbers()  # the row of each key this import wrote
@@ -842,6 +850,15 @@ class _Writer:
         return out
 
     # -- writes --
+
+    def row(self, r: _Parsed, now: Any, actor_id: int | None) -> list[Any]:
+        """The column values of a good row, in ``self.fields``' order (no house: the import sets
+        none, and an update keeps the one set)."""
+        assert r.values is not None
+        row = [*self._cleaned(r.values), r.region_id, r.region_path, r.grid_id, now, now, actor_id]
+        if self._house:
+            row.append(None)
+        return row
 
     def insert(self, rows: list[list[Any]]) -> None:
         self.inserter.insert(rows)
@@ -1044,6 +1061,9 @@ def _process_batch(
         first_in_batch[r.key] = r.row_no
         good.append(r)
 
+    # PostgreSQL takes the import's time as text: psycopg adapts an aware datetime far slower
+    stamp: Any = now.isoformat() if writer.pg else now
+    rows = [writer.row(r, stamp, actor_id) for r in good]
     inserts: list[list[Any]] = []
     updates: list[tuple[int, list[Any]]] = []
     for attempt in (1, 2):
@@ -1053,19 +1073,7 @@ def _process_batch(
             with transaction.atomic():
                 existing = writer.existing(good) if good else {}
                 inserts, updates = [], []
-                for r in good:
-                    assert r.values is not None
-                    row = {
-                        **r.values,
-                        "region_id": r.region_id,
-                        "region_path": r.region_path,
-                        "grid_id": r.grid_id,
-                        "created_at": now,
-                        "updated_at": now,
-                        "created_by_id": actor_id,
-                        "house_id": None,
-                    }
-                    values = [row[a] for a in writer.attnames]
+                for r, values in zip(good, rows, strict=True):
                     found = existing.get(r.key)
                     if found is None:
                         inserts.append(values)

@@ -37,7 +37,7 @@ RISK_ASSESSMENT = "risk_assessment"
 FINDINGS = "visit_findings"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slow to build, and an import builds many
 class Sealed:
     enc: str  # "<key id>$<base64(nonce||ciphertext||tag)>", "" for an empty value
     index: str  # HMAC-SM3 hex, "" for an empty value or an unindexed purpose
@@ -64,28 +64,23 @@ class Sealer(Protocol):
     def __call__(self, value: str, purpose: str, *, index: bool = True) -> Sealed: ...
 
 
+def _seal_filled(kid: str, values: Sequence[str], purpose: str, index: bool) -> list[tuple[str, str]]:
+    """(ciphertext, blind index) of every value (none of them empty), all at once."""
+    tokens = encrypt_many(settings.ZZ_FIELD_KEYS[kid], [v.encode() for v in values], associated=_aad(purpose))
+    if not index:
+        return [(f"{kid}${base64.b64encode(t).decode()}", "") for t in tokens]
+    digests = hmac_sm3_many(
+        settings.ZZ_BLIND_INDEX_KEY, [f"{purpose}\x1f{v.strip().upper()}".encode() for v in values]
+    )
+    return [(f"{kid}${base64.b64encode(t).decode()}", d) for t, d in zip(tokens, digests, strict=True)]
+
+
 def seal_many(values: Sequence[str], purpose: str, *, index: bool = True) -> list[Sealed]:
     """``seal`` of every value, computed for the whole list at once (same output format, each
     value with its own nonce): what the bulk import uses."""
     kid = current_key_id()
-    filled = [v for v in values if v]
-    tokens = encrypt_many(settings.ZZ_FIELD_KEYS[kid], [v.encode() for v in filled], associated=_aad(purpose))
-    digests = (
-        hmac_sm3_many(
-            settings.ZZ_BLIND_INDEX_KEY, [f"{purpose}\x1f{v.strip().upper()}".encode() for v in filled]
-        )
-        if index
-        else [""] * len(filled)
-    )
-    done = iter(zip(tokens, digests, strict=True))
-    out: list[Sealed] = []
-    for v in values:
-        if not v:
-            out.append(Sealed("", "", kid))
-            continue
-        token, digest = next(done)
-        out.append(Sealed(f"{kid}${base64.b64encode(token).decode()}", digest, kid))
-    return out
+    done = iter(_seal_filled(kid, [v for v in values if v], purpose, index))
+    return [Sealed(*next(done), kid) if v else Sealed("", "", kid) for v in values]
 
 
 _SLOT = "\x00"  # never in a ciphertext (base64) or an index (hex)
@@ -103,7 +98,7 @@ class BatchSealer:
     def __init__(self) -> None:
         self._kid = current_key_id()
         self._pending: list[tuple[str, str, bool]] = []
-        self._done: list[Sealed] = []
+        self._done: list[tuple[str, str]] = []  # (ciphertext, index) of each pending value
         self._names: dict[int, list[str]] = {}  # the sealed columns, by the dict's column count
 
     def __call__(self, value: str, purpose: str, *, index: bool = True) -> Sealed:
@@ -118,12 +113,12 @@ class BatchSealer:
         by_purpose: dict[tuple[str, bool], list[int]] = {}
         for slot, (_value, purpose, index) in enumerate(self._pending):
             by_purpose.setdefault((purpose, index), []).append(slot)
-        done: list[Sealed | None] = [None] * len(self._pending)
+        done: list[tuple[str, str]] = [("", "")] * len(self._pending)
         for (purpose, index), slots in by_purpose.items():
-            sealed = seal_many([self._pending[s][0] for s in slots], purpose, index=index)
+            sealed = _seal_filled(self._kid, [self._pending[s][0] for s in slots], purpose, index)
             for slot, one in zip(slots, sealed, strict=True):
                 done[slot] = one
-        self._done = [s for s in done if s is not None]
+        self._done = done
 
     def resolve(self, columns: dict[str, Any]) -> dict[str, Any]:
         """``columns`` with every placeholder replaced (call ``seal_pending`` first)."""
@@ -134,8 +129,7 @@ class BatchSealer:
         for name in names:
             value = columns[name]
             if value and value[0] == _SLOT:
-                sealed = done[int(value[2:])]
-                columns[name] = sealed.enc if value[1] == "e" else sealed.index
+                columns[name] = done[int(value[2:])][0 if value[1] == "e" else 1]
         return columns
 
 
