@@ -761,6 +761,9 @@ class _Writer:
         # the columns in the order a row is built: what ``clean_*`` gives, then where and when
         fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
         tail = [a for a in _LOCATED if any(f.attname == a for f in fields)]
+        assert tail in (list(_LOCATED), list(_LOCATED[:-1])), (
+            f"{self.model.__name__}: {tail}"
+        )  # row() builds these
         self.fields = sorted(fields, key=lambda f: tail.index(f.attname) + 1 if f.attname in tail else 0)
         self.attnames = [f.attname for f in self.fields]
         self._cleaned = operator.itemgetter(*self.attnames[: len(fields) - len(tail)])
