@@ -17,6 +17,9 @@ cell), one per header column.
   when there is a time part); numbers keep the text Excel stored ("13800000000", "120.15").
   openpyxl's read-only mode was measured at ~25x slower on the same sheet and python-calamine
   loads the whole sheet into memory (see bench/bench_people_import.py).
+* ``ReadAhead`` wraps an open reader and reads its rows in a forked child process, sending them to
+  the parent in batches through a pipe: a long import then parses the file on one CPU while it
+  validates and writes on another.
 * Anything else (legacy .xls, PDF, images, archives that are not a workbook, binary data) raises
   ``TableFormatError`` with a message saying what to do.
 """
@@ -27,8 +30,10 @@ import codecs
 import contextlib
 import csv
 import io
+import multiprocessing
 import os
 import re
+import signal
 import tempfile
 import zipfile
 from abc import ABC, abstractmethod
@@ -574,3 +579,89 @@ class XlsxReader(TableReader):
     def close(self) -> None:
         self._sst.close()
         self._zip.close()
+
+
+# --- reading ahead in a child process --------------------------------------------------------------
+
+
+class ReadAhead(TableReader):
+    """The rows of an open ``reader``, read by a forked child process and received here in
+    batches of ``batch`` rows (with the child's ``fraction()``), so parsing the file — the costly
+    part of an .xlsx — runs on another CPU than the caller's work on the rows.
+
+    The child continues the reader where the parent left it (the header row read, the shared
+    strings loaded): it only iterates, pickles and sends; it touches no database connection and
+    leaves with ``os._exit``. The parent must not use the reader's file while the child runs
+    (``close()`` ends the child first). A ``TableFormatError`` raised in the child (a CSV whose
+    encoding breaks at some row) is raised here when its row is reached; a child that dies is a
+    ``RuntimeError``. POSIX only (``fork``): ``available()`` says whether it can be used."""
+
+    def __init__(self, reader: TableReader, *, batch: int = 2000) -> None:
+        super().__init__(reader.headers)
+        self.format = reader.format
+        self._reader = reader
+        self._fraction = 0.0
+        receive, send = multiprocessing.Pipe(duplex=False)
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 1
+            try:
+                receive.close()
+                code = _send_rows(reader, send, batch)
+            finally:
+                os._exit(code)
+        send.close()
+        self._pid: int | None = pid
+        self._conn = receive
+
+    @staticmethod
+    def available() -> bool:
+        return hasattr(os, "fork")
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        while True:
+            try:
+                kind, payload, fraction = self._conn.recv()
+            except EOFError:
+                raise RuntimeError("the process reading the file ended before the last row") from None
+            if kind == "rows":
+                self._fraction = fraction
+                yield from payload
+            elif kind == "end":
+                self._fraction = 1.0
+                return
+            else:
+                message, code, data = payload
+                raise TableFormatError(message, code=code, **data)
+
+    def fraction(self) -> float:
+        return self._fraction
+
+    def close(self) -> None:
+        pid, self._pid = self._pid, None
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # done already, or no longer wanted
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            self._conn.close()
+        self._reader.close()
+
+
+def _send_rows(reader: TableReader, conn: Any, batch: int) -> int:
+    """The child's work: every row of ``reader`` sent in batches; 0 when all were sent."""
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader.rows():
+            rows.append(row)
+            if len(rows) >= batch:
+                conn.send(("rows", rows, reader.fraction()))
+                rows = []
+        conn.send(("rows", rows, reader.fraction()))
+        conn.send(("end", None, 1.0))
+    except TableFormatError as exc:
+        conn.send(("rows", rows, reader.fraction()))
+        conn.send(("error", (str(exc.message), exc.code, exc.data), 0.0))
+    except (BrokenPipeError, OSError):
+        return 1  # the parent stopped listening
+    return 0

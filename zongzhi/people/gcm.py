@@ -1,7 +1,8 @@
 """SM4-GCM and HMAC-SM3 for many values at once (the bulk import seals hundreds of thousands).
 
 One ``Cipher(...).encryptor()`` per value costs far more than the cipher itself, so ``encrypt_many``
-builds the counter blocks of a whole batch (each value with its own random 96-bit nonce), runs them
+(and ``encrypt_many_text``, which gives the stored text: key id, ``$``, base64) builds the counter
+blocks of a whole batch (each value with its own random 96-bit nonce), runs them
 through SM4 in one ECB call and finishes each value with GHASH (NIST SP 800-38D) computed here with
 per-key 8-bit multiplication tables. The output is byte for byte what ``zongzhi.core.crypto.encrypt``
 produces for the same nonce — ``nonce || ciphertext || tag`` — and decrypts with
@@ -14,7 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -114,17 +115,13 @@ def _halves(blocks: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint64], npt.
     return words[:, 0].copy(), words[:, 1].copy()
 
 
-def encrypt_many(
-    key: bytes, plaintexts: Sequence[bytes], *, associated: bytes = b"", nonces: bytes | None = None
-) -> list[bytes]:
-    """``nonce || ciphertext || tag`` of every plaintext under SM4-GCM with ``key``, each with its
-    own random 96-bit nonce (``nonces``: 12 bytes per plaintext, for tests only).
-
-    The values are handled in groups of the same number of blocks, each group in lockstep: one
-    SM4 call for all its counter blocks, and GHASH as table look-ups over arrays."""
+def _sealed_groups(
+    key: bytes, plaintexts: Sequence[bytes], associated: bytes, nonces: bytes | None
+) -> Iterator[tuple[list[int], npt.NDArray[np.uint8]]]:
+    """For each length of plaintext: which plaintexts have it, and their ``nonce || ciphertext ||
+    tag`` as the rows of one array (all of a length in lockstep: one SM4 call for the counter
+    blocks of the group, GHASH as table look-ups over arrays)."""
     n = len(plaintexts)
-    if not n:
-        return []
     nonces = nonces if nonces is not None else os.urandom(NONCE_BYTES * n)
     if len(nonces) != NONCE_BYTES * n:
         raise ValueError("one 12-byte nonce per plaintext")
@@ -137,10 +134,11 @@ def encrypt_many(
     encryptor = Cipher(algorithms.SM4(key), modes.ECB()).encryptor()  # noqa: S305 - the counter blocks of GCM
     groups: dict[int, list[int]] = {}
     for i, text in enumerate(plaintexts):
-        groups.setdefault((len(text) + 15) // 16, []).append(i)
-    out: list[bytes] = [b""] * n
-    for blocks, members in groups.items():
+        groups.setdefault(len(text), []).append(i)
+    for size, members in groups.items():
         g = len(members)
+        blocks = (size + 15) // 16
+        width = 16 * blocks
         idx = np.array(members, dtype=np.intp)
         # counter blocks: J0 (masks the tag), then inc32(J0), … for the keystream
         counters = np.empty((g, blocks + 1, 16), dtype=np.uint8)
@@ -151,34 +149,83 @@ def encrypt_many(
         stream = np.frombuffer(encryptor.update(counters.tobytes()), dtype=np.uint8).reshape(
             g, blocks + 1, 16
         )
-        width = 16 * blocks
-        sizes = np.array([len(plaintexts[i]) for i in members], dtype=np.intp)
-        texts = np.frombuffer(
-            b"".join(plaintexts[i].ljust(width, b"\0") for i in members), dtype=np.uint8
-        ).reshape(g, width)
-        body = texts ^ stream[:, 1:, :].reshape(g, width)
-        body[np.arange(width)[None, :] >= sizes[:, None]] = 0  # GHASH sees the ciphertext zero-padded
+        texts = np.frombuffer(b"".join([plaintexts[i] for i in members]), dtype=np.uint8).reshape(g, size)
+        body = np.zeros((g, width), dtype=np.uint8)  # GHASH sees the ciphertext zero-padded
+        body[:, :size] = texts ^ stream[:, 1:, :].reshape(g, width)[:, :size]
         hi = np.full(g, start_hi, dtype=np.uint64)
         lo = np.full(g, start_lo, dtype=np.uint64)
         for b in range(blocks):
             x_hi, x_lo = _halves(body[:, 16 * b : 16 * b + 16])
             hi, lo = _mul_many(tables, hi ^ x_hi, lo ^ x_lo)
-        hi, lo = _mul_many(tables, hi ^ aad_bits, lo ^ (sizes.astype(np.uint64) * np.uint64(8)))
+        hi, lo = _mul_many(tables, hi ^ aad_bits, lo ^ np.uint64(size * 8))
         m_hi, m_lo = _halves(stream[:, 0, :])
-        tags = np.stack([hi ^ m_hi, lo ^ m_lo], axis=1).astype(">u8").tobytes()
-        bodies = body.tobytes()
+        out = np.empty((g, NONCE_BYTES + size + 16), dtype=np.uint8)
+        out[:, :NONCE_BYTES] = nonce_rows[idx]
+        out[:, NONCE_BYTES : NONCE_BYTES + size] = body[:, :size]
+        out[:, NONCE_BYTES + size :] = np.stack([hi ^ m_hi, lo ^ m_lo], axis=1).astype(">u8").view(np.uint8)
+        yield members, out
+
+
+def encrypt_many(
+    key: bytes, plaintexts: Sequence[bytes], *, associated: bytes = b"", nonces: bytes | None = None
+) -> list[bytes]:
+    """``nonce || ciphertext || tag`` of every plaintext under SM4-GCM with ``key``, each with its
+    own random 96-bit nonce (``nonces``: 12 bytes per plaintext, for tests only)."""
+    out: list[bytes] = [b""] * len(plaintexts)
+    if not plaintexts:
+        return out
+    for members, rows in _sealed_groups(key, plaintexts, associated, nonces):
+        data, width = rows.tobytes(), rows.shape[1]
         for j, i in enumerate(members):
-            size = int(sizes[j])
-            out[i] = (
-                nonces[NONCE_BYTES * i : NONCE_BYTES * (i + 1)]
-                + bodies[width * j : width * j + size]
-                + tags[16 * j : 16 * j + 16]
-            )
+            out[i] = data[width * j : width * (j + 1)]
+    return out
+
+
+_B64_ALPHABET = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", dtype=np.uint8)
+
+
+def _base64_rows(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """Standard base64 (with ``=`` padding) of every row of a (n, width) array, as ASCII codes."""
+    g, width = rows.shape
+    pad = -width % 3
+    if pad:
+        rows = np.concatenate([rows, np.zeros((g, pad), dtype=np.uint8)], axis=1)
+    t = rows.reshape(g, -1, 3).astype(np.uint32)
+    n = (t[:, :, 0] << 16) | (t[:, :, 1] << 8) | t[:, :, 2]
+    sextets = np.stack([n >> 18, (n >> 12) & 63, (n >> 6) & 63, n & 63], axis=2).reshape(g, -1)
+    out = _B64_ALPHABET[sextets]
+    if pad:
+        out[:, -pad:] = ord("=")
+    return out
+
+
+def encrypt_many_text(
+    key: bytes,
+    plaintexts: Sequence[bytes],
+    *,
+    associated: bytes = b"",
+    prefix: str = "",
+    nonces: bytes | None = None,
+) -> list[str]:
+    """``prefix + base64(nonce || ciphertext || tag)`` of every plaintext — ``encrypt_many`` as
+    the text a sealed column stores, encoded for a whole group of same-length values at once."""
+    out: list[str] = [""] * len(plaintexts)
+    if not plaintexts:
+        return out
+    head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    for members, rows in _sealed_groups(key, plaintexts, associated, nonces):
+        encoded = _base64_rows(rows)
+        lines = np.empty((len(members), len(head) + encoded.shape[1]), dtype=np.uint8)
+        lines[:, : len(head)] = head
+        lines[:, len(head) :] = encoded
+        text, width = lines.tobytes().decode("ascii"), lines.shape[1]
+        for j, i in enumerate(members):
+            out[i] = text[width * j : width * (j + 1)]
     return out
 
 
 class _Hmac:
-    """HMAC-SM3 with ``key``: the padded-key hash states are computed once and copied per value."""
+    """HMAC-SM3 with ``key``: the padded-key hash states, computed once and copied per value."""
 
     def __init__(self, key: bytes) -> None:
         if len(key) > 64:
@@ -186,13 +233,6 @@ class _Hmac:
         key = key.ljust(64, b"\0")
         self.inner = hashlib.new("sm3", bytes(b ^ 0x36 for b in key))
         self.outer = hashlib.new("sm3", bytes(b ^ 0x5C for b in key))
-
-    def hexdigest(self, data: bytes) -> str:
-        inner = self.inner.copy()
-        inner.update(data)
-        outer = self.outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
 
 
 @functools.lru_cache(maxsize=8)
@@ -203,4 +243,13 @@ def _hmac_for(key: bytes) -> _Hmac:
 def hmac_sm3_many(key: bytes, messages: Sequence[bytes]) -> list[str]:
     """HMAC-SM3 (hex) of every message under ``key``."""
     mac = _hmac_for(bytes(key))
-    return [mac.hexdigest(m) for m in messages]
+    inner_copy, outer_copy = mac.inner.copy, mac.outer.copy
+    out: list[str] = []
+    append = out.append
+    for m in messages:
+        inner = inner_copy()
+        inner.update(m)
+        outer = outer_copy()
+        outer.update(inner.digest())
+        append(outer.hexdigest())
+    return out

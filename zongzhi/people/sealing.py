@@ -15,8 +15,8 @@ Use:
 
 from __future__ import annotations
 
-import base64
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,7 +25,7 @@ from django.conf import settings
 
 from zongzhi.core.crypto import blind_index, current_key_id, decrypt, encrypt
 
-from .gcm import encrypt_many, hmac_sm3_many
+from .gcm import encrypt_many_text, hmac_sm3_many
 from .validators import normalise_id_number, normalise_phone
 
 # purposes (associated data of the ciphertext, and the blind-index space)
@@ -66,13 +66,14 @@ class Sealer(Protocol):
 
 def _seal_filled(kid: str, values: Sequence[str], purpose: str, index: bool) -> list[tuple[str, str]]:
     """(ciphertext, blind index) of every value (none of them empty), all at once."""
-    tokens = encrypt_many(settings.ZZ_FIELD_KEYS[kid], [v.encode() for v in values], associated=_aad(purpose))
-    if not index:
-        return [(f"{kid}${base64.b64encode(t).decode()}", "") for t in tokens]
-    digests = hmac_sm3_many(
-        settings.ZZ_BLIND_INDEX_KEY, [f"{purpose}\x1f{v.strip().upper()}".encode() for v in values]
+    tokens = encrypt_many_text(
+        settings.ZZ_FIELD_KEYS[kid], [v.encode() for v in values], associated=_aad(purpose), prefix=f"{kid}$"
     )
-    return [(f"{kid}${base64.b64encode(t).decode()}", d) for t, d in zip(tokens, digests, strict=True)]
+    if not index:
+        return [(t, "") for t in tokens]
+    head = f"{purpose}\x1f"
+    digests = hmac_sm3_many(settings.ZZ_BLIND_INDEX_KEY, [(head + v.strip().upper()).encode() for v in values])
+    return list(zip(tokens, digests, strict=True))
 
 
 def seal_many(values: Sequence[str], purpose: str, *, index: bool = True) -> list[Sealed]:
@@ -85,37 +86,56 @@ def seal_many(values: Sequence[str], purpose: str, *, index: bool = True) -> lis
 
 _SLOT = "\x00"  # never in a ciphertext (base64) or an index (hex)
 
-
 SEALED_SUFFIXES = ("_enc", "_index")  # the columns that hold ciphertexts and blind indexes
+
+# The placeholders of slot n — (ciphertext's, index's) — made once and shared by every sealer,
+# and the slot (and which of the two) each stands for.
+_MARKS: list[tuple[str, str]] = []
+_MARK_SLOT: dict[str, tuple[int, int]] = {}
+_MARKS_LOCK = threading.Lock()
+
+
+def _grow_marks(slot: int) -> None:
+    with _MARKS_LOCK:
+        while len(_MARKS) <= slot:
+            n = len(_MARKS)
+            enc, idx = f"{_SLOT}e{n}", f"{_SLOT}i{n}"
+            _MARK_SLOT[enc], _MARK_SLOT[idx] = (n, 0), (n, 1)
+            _MARKS.append((enc, idx))
 
 
 class BatchSealer:
     """A ``Sealer`` that defers the work: each call returns placeholders, ``seal_pending`` seals
-    every value collected since (one ``seal_many`` per purpose) and ``resolve`` swaps the
-    placeholders in a column dict — in its columns named ``*_enc`` and ``*_index``, as every
-    sealed column is — for the real ciphertexts and indexes."""
+    every value collected since (one ``encrypt_many_text`` and one ``hmac_sm3_many`` per purpose)
+    and ``resolve`` swaps the placeholders in a column dict — in its columns named ``*_enc`` and
+    ``*_index``, as every sealed column is — for the real ciphertexts and indexes."""
 
     def __init__(self) -> None:
         self._kid = current_key_id()
-        self._pending: list[tuple[str, str, bool]] = []
-        self._done: list[tuple[str, str]] = []  # (ciphertext, index) of each pending value
+        self._values: list[str] = []
+        self._slots: dict[tuple[str, bool], list[int]] = {}  # the slots of each purpose
+        self._done: list[tuple[str, str]] = []  # (ciphertext, index) of each slot
         self._names: dict[int, list[str]] = {}  # the sealed columns, by the dict's column count
 
     def __call__(self, value: str, purpose: str, *, index: bool = True) -> Sealed:
-        kid = self._kid
         if not value:
-            return Sealed("", "", kid)
-        slot = len(self._pending)
-        self._pending.append((value, purpose, index))
-        return Sealed(f"{_SLOT}e{slot}", f"{_SLOT}i{slot}" if index else "", kid)
+            return Sealed("", "", self._kid)
+        slot = len(self._values)
+        self._values.append(value)
+        slots = self._slots.get((purpose, index))
+        if slots is None:
+            slots = self._slots[(purpose, index)] = []
+        slots.append(slot)
+        if slot >= len(_MARKS):
+            _grow_marks(slot)
+        enc, idx = _MARKS[slot]
+        return Sealed(enc, idx if index else "", self._kid)
 
     def seal_pending(self) -> None:
-        by_purpose: dict[tuple[str, bool], list[int]] = {}
-        for slot, (_value, purpose, index) in enumerate(self._pending):
-            by_purpose.setdefault((purpose, index), []).append(slot)
-        done: list[tuple[str, str]] = [("", "")] * len(self._pending)
-        for (purpose, index), slots in by_purpose.items():
-            sealed = _seal_filled(self._kid, [self._pending[s][0] for s in slots], purpose, index)
+        values = self._values
+        done: list[tuple[str, str]] = [("", "")] * len(values)
+        for (purpose, index), slots in self._slots.items():
+            sealed = _seal_filled(self._kid, [values[s] for s in slots], purpose, index)
             for slot, one in zip(slots, sealed, strict=True):
                 done[slot] = one
         self._done = done
@@ -125,11 +145,12 @@ class BatchSealer:
         names = self._names.get(len(columns))
         if names is None or any(name not in columns for name in names):
             names = self._names[len(columns)] = [n for n in columns if n.endswith(SEALED_SUFFIXES)]
-        done = self._done
+        done, marks = self._done, _MARK_SLOT
         for name in names:
             value = columns[name]
             if value and value[0] == _SLOT:
-                columns[name] = done[int(value[2:])][0 if value[1] == "e" else 1]
+                slot, which = marks[value]
+                columns[name] = done[slot][which]
         return columns
 
 

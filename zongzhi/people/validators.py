@@ -8,7 +8,6 @@ as a ``FieldError``) and whose ``code`` is a stable machine code."""
 from __future__ import annotations
 
 import datetime as dt
-import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -32,14 +31,16 @@ class ValidationProblem(ValueError):
 
 
 def id_check_digit(first17: str) -> str:
-    """The GB 11643 check character (``0``–``9`` or ``X``) for the first 17 digits."""
-    if len(first17) != 17:
+    """The GB 11643 check character (``0``–``9`` or ``X``) for the first 17 digits.
+
+    The weights are 2^(17-i) mod 11, and 13 ≡ 2 (mod 11), so the weighted sum is congruent to
+    2 × (the digits read in base 13): one ``int`` call instead of 17 multiplications."""
+    if len(first17) != 17 or not first17.isdigit() or not first17.isascii():
         raise ValueError("17 digits expected")
-    total = sum(map(operator.mul, map(int, first17), _ID_WEIGHTS))
-    return _ID_CHECK[total % 11]
+    return _ID_CHECK[2 * int(first17, 13) % 11]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: an import builds one per row, and a frozen one is slow to build
 class IdInfo:
     """What a valid 18-digit citizen ID number tells: the area code, birth date and sex."""
 
@@ -49,9 +50,14 @@ class IdInfo:
     sex: str  # "male" | "female"
 
 
+def _nfkc(value: str) -> str:
+    # ASCII is its own NFKC form: the common case skips the Unicode tables
+    return value if value.isascii() else unicodedata.normalize("NFKC", value)
+
+
 def normalise_id_number(value: str) -> str:
     """Strip blanks, turn full-width digits into ASCII, upper-case the ``x``."""
-    return unicodedata.normalize("NFKC", value or "").strip().replace(" ", "").upper()
+    return _nfkc(value or "").strip().replace(" ", "").upper()
 
 
 def parse_citizen_id(value: str, *, today: dt.date | None = None) -> IdInfo:
@@ -121,17 +127,18 @@ def validate_credit_code(value: str) -> str:
 # --- phones -----------------------------------------------------------------------------------------------
 
 _MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+_MOBILE_DASHED_RE = re.compile(r"^1[0-9-]+$")
 _LANDLINE_RE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}(-[0-9]{1,6})?$")
 
 
 def normalise_phone(value: str) -> str:
     """Drop blanks, dashes between digit groups of mobiles and a ``+86``/``86`` prefix."""
-    phone = unicodedata.normalize("NFKC", value or "").strip().replace(" ", "")
+    phone = _nfkc(value or "").strip().replace(" ", "")
     if phone.startswith("+86"):
         phone = phone[3:]
     elif phone.startswith("86") and len(phone) == 13:
         phone = phone[2:]
-    if re.match(r"^1[0-9-]+$", phone):
+    if "-" in phone and _MOBILE_DASHED_RE.match(phone):
         phone = phone.replace("-", "")
     return phone
 

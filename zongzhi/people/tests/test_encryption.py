@@ -219,6 +219,27 @@ def test_batch_sm4_gcm_equals_one_at_a_time_encryption(associated: bytes) -> Non
         encrypt_many(key, texts, nonces=nonces[:-1])
 
 
+def test_batch_sm4_gcm_as_stored_text_is_the_prefixed_base64_of_the_tokens() -> None:
+    import base64
+    import os
+
+    from zongzhi.core.crypto import decrypt
+    from zongzhi.people.gcm import encrypt_many, encrypt_many_text
+
+    key = os.urandom(16)
+    # every length 0–40 (each remainder mod 3 of the token, one to three blocks), some twice
+    texts = [os.urandom(n) for n in range(41)] + [os.urandom(n) for n in (18, 11, 9, 0)]
+    nonces = os.urandom(12 * len(texts))
+    tokens = encrypt_many(key, texts, associated=b"aad", nonces=nonces)
+    got = encrypt_many_text(key, texts, associated=b"aad", prefix="k1$", nonces=nonces)
+    assert got == [f"k1${base64.b64encode(t).decode()}" for t in tokens]
+    assert encrypt_many_text(key, []) == []
+    with override_settings(ZZ_FIELD_KEYS={"k1": key}):
+        words = ["张三", "330106199001011234", "13800000000", "a", "浙江省杭州市西湖区文三路100号"]
+        sealed = encrypt_many_text(key, [w.encode() for w in words], associated=b"x", prefix="k1$")
+        assert [decrypt(t, associated=b"x") for t in sealed] == words
+
+
 def test_batch_sealing_decrypts_and_indexes_like_single_sealing() -> None:
     from zongzhi.people.sealing import BatchSealer, seal, seal_many
 
