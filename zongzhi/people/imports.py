@@ -1177,14 +1177,25 @@ class _WriteBehind:
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="people-import-write") if self.threaded else None
         )
         self._pending: deque[Any] = deque()
+        self._failed = False
 
     def submit(self, fn: Callable[..., None], *args: Any) -> None:
         if self._pool is None:
             fn(*args)
             return
-        self._pending.append(self._pool.submit(fn, *args))
+        self._pending.append(self._pool.submit(self._guarded, fn, args))
         while len(self._pending) > self.depth:
             self._pending.popleft().result()  # raises what the write raised
+
+    def _guarded(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+        # after a failed batch nothing later is written: what is committed stays a prefix of the file
+        if self._failed:
+            return
+        try:
+            fn(*args)
+        except BaseException:
+            self._failed = True
+            raise
 
     def drain(self) -> None:
         while self._pending:
@@ -1285,10 +1296,10 @@ def _run(
             finish(*pending.popleft())
         behind.drain()
     finally:
-        with contextlib.suppress(Exception):  # the error that got us here matters more
-            behind.submit(writer.close)
-            behind.drain()
-        behind.shutdown()
+        behind.shutdown()  # its connection closed: the staging table goes with it
+        if not behind.threaded:
+            with contextlib.suppress(Exception):  # the error that got us here matters more
+                writer.close()
 
 
 def import_table(
@@ -1307,7 +1318,8 @@ def import_table(
     Raises ``TableFormatError``/``FieldError`` (field ``file``) when the file as a whole is unusable
     (not a CSV/XLSX, bad encoding, missing columns) and ``PermissionDeniedError`` without
     ``person.import``; bad rows are reported, not raised. The bad rows are written to
-    ``error_target`` (same format as the upload) when given. One ``people.import`` audit row."""
+    ``error_target`` (same format as the upload) when given. One ``people.import`` audit row (also
+    when the import fails after writing some batches: the counts written, and the error)."""
     started = time.monotonic()
     spec = entity_spec(entity)
     scope = _import_scope(actor)
@@ -1335,18 +1347,25 @@ def import_table(
         report.errors = sink.sample
         if error_target is not None and sink.count:
             write_error_file(sink, reader.headers, reader.format, error_target)
+    except Exception as exc:
+        if report.created or report.updated:  # the batches committed before the failure
+            report.elapsed = time.monotonic() - started
+            _audit_import(actor, spec, report, filename, error=str(exc)[:500])
+        raise
     finally:
         sink.close()
         reader.close()
     report.elapsed = time.monotonic() - started
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action="people.import",
-            object_type=spec.model._meta.label_lower,
-            data={**report.counts(), "filename": filename[:200]},
-        )
+    _audit_import(actor, spec, report, filename)
     return report
+
+
+def _audit_import(actor: User, spec: EntitySpec, report: ImportReport, filename: str, error: str = "") -> None:
+    data = {**report.counts(), "filename": filename[:200]}
+    if error:
+        data["error"] = error
+    with transaction.atomic():
+        audit_record(actor=actor, action="people.import", object_type=spec.model._meta.label_lower, data=data)
 
 
 def _size_of(fh: IO[bytes]) -> int:

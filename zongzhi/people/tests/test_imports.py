@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import zipfile
 from typing import Any
 
@@ -20,7 +21,7 @@ from shapely.geometry import box, mapping
 from tests.factories import make_grid
 from zongzhi.core.errors import FieldError, PermissionDeniedError
 from zongzhi.core.models import AuditLog, BackgroundJob
-from zongzhi.core.tabular_read import SharedStrings, TableFormatError, open_table
+from zongzhi.core.tabular_read import ReadAhead, SharedStrings, TableFormatError, open_table
 from zongzhi.geo.index import grids_changed
 from zongzhi.people import services
 from zongzhi.people.imports import RESIDENT, import_start, import_table
@@ -252,8 +253,19 @@ def _excel_like(rows: list[list[Any]]) -> io.BytesIO:
     return buf
 
 
+@pytest.mark.parametrize("read_ahead", [False, True])
 @pytest.mark.parametrize("maker", ["excel", "openpyxl"])
-def test_xlsx_import_reads_strings_dates_and_numbers(world: Any, maker: str) -> None:
+def test_xlsx_import_reads_strings_dates_and_numbers(
+    world: Any, maker: str, read_ahead: bool, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # read ahead: the rows read in a forked child process (as for any .xlsx over 4 MB)
+    from zongzhi.people import imports
+
+    settings.ZZ_IMPORT_READ_AHEAD_MB = 0 if read_ahead else None
+    children: list[int] = []
+    monkeypatch.setattr(
+        imports, "ReadAhead", type("Spy", (ReadAhead,), {"__init__": _spy_init(ReadAhead, children)})
+    )
     g = world.grid.code
     rows = [
         HEAD.split(","),
@@ -279,6 +291,18 @@ def test_xlsx_import_reads_strings_dates_and_numbers(world: Any, maker: str) -> 
     errors = load_workbook(io.BytesIO(err.getvalue()), read_only=True).worksheets[0]
     values = list(errors.iter_rows(values_only=True))
     assert values[0][:3] == ("行号", "出错列", "错误原因") and values[1][0] == 4
+    assert len(children) == (1 if read_ahead else 0)
+    if read_ahead:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(children[0], os.WNOHANG)  # reaped
+
+
+def _spy_init(cls: type, children: list[int]) -> Any:
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        cls.__init__(self, *args, **kwargs)  # type: ignore[misc]
+        children.append(self._pid)
+
+    return init
 
 
 def test_a_date_typed_in_excel_and_a_datetime_from_openpyxl_both_read_as_dates(world: Any) -> None:
@@ -363,6 +387,93 @@ def test_a_csv_that_changes_encoding_half_way_fails_with_the_row(world: Any) -> 
     with pytest.raises(TableFormatError) as exc:
         _import(world, data)
     assert exc.value.code == "bad_encoding" and "2002" in exc.value.message
+
+
+# --- writing behind (PostgreSQL, outside a transaction) ---------------------------------------------------
+
+
+def _pg_connections() -> int:
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return int(cur.fetchone()[0])
+
+
+def _numbered(world: Any, n: int) -> list[str]:
+    return [_row(make_id(seq=f"{i:03d}"), grid=world.grid.code) for i in range(n)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_written_behind_on_a_thread_of_their_own_make_the_same_import(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import threading
+
+    from zongzhi.people import imports
+
+    monkeypatch.setattr(imports, "BATCH", 3)
+    writers: list[str] = []
+    process_batch = imports._process_batch
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        writers.append(threading.current_thread().name)
+        process_batch(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "_process_batch", spy)
+    switch = sys.getswitchinterval()
+    before = _pg_connections()
+    lines = _numbered(world, 20)
+    lines.insert(5, _row(_bad_checkdigit(ID2), grid=world.grid.code))  # row 7
+    lines.append(_row(make_id(seq="003"), grid=world.grid.code))  # row 23, as row 5
+    report = _import(world, _csv(*lines))
+    assert (report.rows, report.created, report.bad) == (22, 20, 2)
+    assert _errors(report) == [(7, "证件号码", "身份证号码校验位错误。"), (23, "证件号码", "与第 5 行重复。")]
+    behind = connection.vendor == "postgresql"
+    assert set(writers) == ({"people-import-write_0"} if behind else {threading.main_thread().name})
+    assert len(writers) == 8
+    again = _import(world, _csv(*lines))
+    assert (again.created, again.updated, again.bad) == (0, 20, 2)
+    assert _errors(again) == _errors(report)
+    assert Resident.objects.count() == 20
+    assert sys.getswitchinterval() == switch  # handed back
+    assert _pg_connections() == before  # the writing thread's connection closed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_batch_stops_the_import_keeps_what_was_committed_and_audits_it(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from zongzhi.people import imports
+
+    monkeypatch.setattr(imports, "BATCH", 3)
+    insert = imports._Writer.insert
+    calls: list[int] = []
+
+    def failing(self: Any, rows: list[Any]) -> None:
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        insert(self, rows)
+
+    monkeypatch.setattr(imports._Writer, "insert", failing)
+    switch = sys.getswitchinterval()
+    before = _pg_connections()
+    lines = _numbered(world, 10)
+    with pytest.raises(RuntimeError, match="disk full"):
+        _import(world, _csv(*lines))
+    assert Resident.objects.count() == 3  # the first batch; the second rolled back, no later one
+    audit = AuditLog.objects.get(action="people.import")
+    assert (audit.data["created"], audit.data["error"]) == (3, "disk full")
+    assert sys.getswitchinterval() == switch
+    assert _pg_connections() == before
+
+    monkeypatch.setattr(imports._Writer, "insert", insert)
+    report = _import(world, _csv(*lines))  # the lock was let go: the same file again finishes the job
+    assert (report.created, report.updated, report.bad) == (7, 3, 0)
 
 
 # --- locations and scope ------------------------------------------------------------------------------------
@@ -687,6 +798,56 @@ def test_the_xlsx_reader_numbers_rows_as_the_sheet_does_and_pads_columns() -> No
     with open_table(buf, filename="t.xlsx") as reader:
         assert reader.headers == ["a", "b", "c"]
         assert list(reader) == [(3, ["", "", "only c"]), (5, ['x & "y" <z>', "", ""])]
+
+
+def test_rows_read_ahead_in_a_child_process_are_the_rows_read_in_line() -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["a", "b", "c"])
+    for i in range(50):
+        ws.append([f"r{i}", i, "x & y" if i % 7 == 0 else None])
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    with open_table(buf, filename="t.xlsx") as reader:
+        expected = list(reader)
+    buf.seek(0)
+    ahead = ReadAhead(open_table(buf, filename="t.xlsx"), batch=7)
+    pid = ahead._pid
+    try:
+        assert (ahead.format, ahead.headers, ahead.fraction()) == ("xlsx", ["a", "b", "c"], 0.0)
+        assert list(ahead) == expected and len(expected) == 50
+        assert ahead.fraction() == 1.0
+    finally:
+        ahead.close()
+    assert pid and pid != os.getpid()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped
+
+
+def test_a_bad_row_met_by_the_child_is_raised_after_the_rows_before_it() -> None:
+    lines = [_row(ID1)] * 1500  # past the 64 KiB the encoding is decided on
+    data = io.BytesIO(("\n".join([HEAD, *lines]) + "\n").encode() + "王五,".encode("gbk") + b"\n")
+    ahead = ReadAhead(open_table(data, filename="t.csv"), batch=400)
+    seen = []
+    with pytest.raises(TableFormatError) as exc:
+        for row_no, _cells in ahead:
+            seen.append(row_no)
+    ahead.close()
+    assert seen == list(range(2, 1502))
+    assert exc.value.code == "bad_encoding" and "1502" in exc.value.message
+
+
+def test_closing_before_the_last_row_ends_the_child() -> None:
+    data = io.BytesIO(("a,b\n" + "".join(f"{i},x\n" for i in range(20_000))).encode())
+    ahead = ReadAhead(open_table(data, filename="t.csv"), batch=10)
+    first = next(iter(ahead))
+    pid = ahead._pid
+    ahead.close()
+    assert first == (2, ["0", "x"]) and pid
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # killed and reaped
+    ahead.close()  # twice is harmless
 
 
 def test_resident_spec_headers_match_the_template_of_this_test() -> None:
