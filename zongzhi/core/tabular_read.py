@@ -11,9 +11,9 @@ cell), one per header column.
   tab separated (sniffed from the header line). Records are numbered as a spreadsheet would show
   them: a quoted field that spans lines is still one row.
 * **XLSX**: a small streaming reader (``zipfile`` + regular expressions over the decompressed sheet
-  XML, 1 MiB at a time). It reads the first worksheet; shared strings are read once, and when
-  there are many of them they are spilled to a temporary file (``SharedStrings``) so memory does
-  not grow with the file. Cells with a date format become ``YYYY-MM-DD`` (``YYYY-MM-DD HH:MM:SS``
+  XML, 1 MiB at a time). It reads the first worksheet; shared strings are read once, side by side
+  with the sheet (as far as its rows need them), and when there are many of them they are spilled
+  to a temporary file (``SharedStrings``) so memory does not grow with the file. Cells with a date format become ``YYYY-MM-DD`` (``YYYY-MM-DD HH:MM:SS``
   when there is a time part); numbers keep the text Excel stored ("13800000000", "120.15").
   openpyxl's read-only mode was measured at ~25x slower on the same sheet and python-calamine
   loads the whole sheet into memory (see bench/bench_people_import.py).
@@ -50,6 +50,7 @@ from .errors import DomainError
 SNIFF_BYTES = 64 * 1024
 CHUNK = 1 << 20
 SST_IN_MEMORY = 50_000  # shared strings kept in a list; the rest go to a temporary file
+READ_AHEAD_STRINGS = 256  # shared strings read past the one asked for
 
 _XLSX_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls / .doc
@@ -298,17 +299,24 @@ class SharedStrings:
     """The workbook's shared-string table. The first ``SST_IN_MEMORY`` strings stay in a list (the
     common values — 男/女, 汉族 — come first, in order of appearance); the rest are written to a
     temporary file with their offsets in a second one and read back with ``os.pread``, so memory
-    stays flat however many distinct strings (names, addresses, ID numbers) the file holds."""
+    stays flat however many distinct strings (names, addresses, ID numbers) the file holds.
 
-    def __init__(self, in_memory: int = SST_IN_MEMORY) -> None:
+    With a ``source`` (the strings in table order, read as they are asked for) the table is read
+    only as far as the rows need it: Excel numbers the strings in order of first appearance, so the
+    table and the sheet are read side by side and the first rows come at once instead of after the
+    whole table. A string asked for further on is read up to, whatever the order."""
+
+    def __init__(self, in_memory: int = SST_IN_MEMORY, *, source: Iterator[str] | None = None) -> None:
         self._limit = in_memory
         self._head: list[str] = []
         self._data: IO[bytes] | None = None
         self._offsets: IO[bytes] | None = None
         self._pos = 0
         self._count = 0
+        self._flushed = 0  # strings whose start offset is on disk
         self._buffer: list[bytes] = []
         self._offset_buffer = array("q")
+        self._source = source
 
     def __len__(self) -> int:
         return self._count
@@ -333,28 +341,56 @@ class SharedStrings:
             return
         self._data.write(b"".join(self._buffer))
         self._offsets.write(self._offset_buffer.tobytes())
+        self._flushed += len(self._offset_buffer)
         self._buffer.clear()
         self._offset_buffer = array("q")
+        self._data.flush()
+        self._offsets.flush()
 
     def finish(self) -> None:
-        if self._data is not None and self._offsets is not None:
-            self._offset_buffer.append(self._pos)  # the end of the last string
-            self._flush()
-            self._data.flush()
-            self._offsets.flush()
+        self._source = None
+        self._flush()
+
+    def _load(self, index: int) -> None:
+        """Read the source on to string ``index`` (``IndexError`` when the table ends before)."""
+        source = self._source
+        if source is not None:
+            ahead = index + READ_AHEAD_STRINGS
+            for value in source:
+                self.append(value)
+                if self._count > ahead:
+                    return
+            if self._count > index:
+                self._source = None
+                return
+            self.finish()
+        raise IndexError(index)
 
     def __getitem__(self, index: int) -> str:
         if index < len(self._head):
             return self._head[index]
-        if self._data is None or self._offsets is None or index >= self._count:
+        if index >= self._count:
+            self._load(index)
+            if index < len(self._head):
+                return self._head[index]
+        if self._data is None or self._offsets is None:
             raise IndexError(index)
         i = index - self._limit
+        if i >= self._flushed:  # read lately, still in the buffer
+            return self._buffer[i - self._flushed].decode()
         bounds = array("q")
-        bounds.frombytes(os.pread(self._offsets.fileno(), 16, i * 8))
-        start, end = bounds[0], bounds[1]
+        if i + 1 < self._flushed:
+            bounds.frombytes(os.pread(self._offsets.fileno(), 16, i * 8))
+            start, end = bounds[0], bounds[1]
+        else:  # the last string on disk ends where the buffered ones start (or the data ends)
+            bounds.frombytes(os.pread(self._offsets.fileno(), 8, i * 8))
+            start, end = bounds[0], (self._offset_buffer[0] if self._offset_buffer else self._pos)
         return os.pread(self._data.fileno(), end - start, start).decode()
 
     def close(self) -> None:
+        source, self._source = self._source, None
+        if source is not None and hasattr(source, "close"):
+            source.close()
         for fh in (self._data, self._offsets):
             if fh is not None:
                 fh.close()
@@ -407,15 +443,18 @@ class XlsxReader(TableReader):
         try:
             self._sheet, sst_name, styles_name, self._epoch = self._workbook_parts(names)
             self._date_styles = self._read_date_styles(styles_name)
-            if sst_name:
-                self._read_shared_strings(sst_name)
         except (ElementTree.ParseError, KeyError, ValueError) as exc:
-            self._sst.close()
             raise _bad(
                 _("Excel 文件结构有误，无法读取：%(reason)s") % {"reason": str(exc)}, code="bad_xlsx"
             ) from exc
+        if sst_name:
+            self._sst = SharedStrings(source=self._shared_strings(sst_name))
         self._rows = self._iter_rows()
-        header = next(self._rows, None)
+        try:
+            header = next(self._rows, None)
+        except TableFormatError:
+            self.close()
+            raise
         if header is None or not any(header[1]):
             self.close()
             raise _bad(_("工作表中没有表头行（第一张工作表的第一行应为列名）。"), code="no_header")
@@ -473,21 +512,32 @@ class XlsxReader(TableReader):
                         dates.add(i)
         return frozenset(dates)
 
-    def _read_shared_strings(self, name: str) -> None:
+    def _shared_strings(self, name: str) -> Iterator[str]:
+        """The strings of the shared-string table, in order, read as they are asked for."""
         with self._zip.open(name) as fh:
-            for _event, el in ElementTree.iterparse(fh, events=("end",)):  # noqa: S314 - as above
-                if _local(el.tag) != "si":
-                    continue
-                parts = []
-                for child in el:
-                    tag = _local(child.tag)
-                    if tag == "t":
-                        parts.append(child.text or "")
-                    elif tag == "r":
-                        parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
-                self._sst.append("".join(parts))
-                el.clear()
-        self._sst.finish()
+            root = None
+            done = 0
+            try:
+                for event, el in ElementTree.iterparse(fh, events=("start", "end")):  # noqa: S314 - expat: no external entities, bounded expansion
+                    if root is None:
+                        root = el
+                    if event != "end" or _local(el.tag) != "si":
+                        continue
+                    parts = []
+                    for child in el:
+                        tag = _local(child.tag)
+                        if tag == "t":
+                            parts.append(child.text or "")
+                        elif tag == "r":
+                            parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
+                    yield "".join(parts)
+                    done += 1
+                    if done % 1024 == 0:
+                        root.clear()  # the strings read so far: memory stays flat
+            except ElementTree.ParseError as exc:
+                raise _bad(
+                    _("Excel 文件结构有误，无法读取：%(reason)s") % {"reason": str(exc)}, code="bad_xlsx"
+                ) from exc
 
     # -- rows --
 
@@ -531,7 +581,15 @@ class XlsxReader(TableReader):
                         continue
                     col = column_index(letters) if letters else col + 1
                     if kind == "s":
-                        value = sst[int(v)] if v else (sst[int(m.group(1))] if (m := _V.search(body)) else "")
+                        try:
+                            value = sst[int(v)] if v else (sst[int(m.group(1))] if (m := _V.search(body)) else "")
+                        except (IndexError, ValueError):
+                            raise _bad(
+                                _("Excel 文件结构有误，无法读取：第 %(row)d 行引用了不存在的共享字符串。")
+                                % {"row": row_no},
+                                code="bad_xlsx",
+                                row=row_no,
+                            ) from None
                     elif kind == "inlineStr":
                         value = xml_text(t) if t else (_inline_text(body) if body else "")
                     else:
