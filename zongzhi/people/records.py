@@ -30,7 +30,7 @@ from .models import (
     ResidentType,
     Sex,
 )
-from .sealing import Sealer, seal, seal_id_number, seal_name, seal_phone
+from .sealing import ID_NUMBER, NAME, PHONE, Sealer, seal, seal_phone
 from .validators import (
     ValidationProblem,
     normalise_address_key,
@@ -101,6 +101,10 @@ _L_HOUSEHOLD_ADDRESS = gettext_lazy("户籍地址")
 _L_CURRENT_ADDRESS = gettext_lazy("现住地址")
 _L_EMPLOYMENT = gettext_lazy("就业情况")
 _L_NOTES = gettext_lazy("备注")
+# the choice values as plain strings (an enum member is slower to fetch and compare, per row)
+_ID_CARD = str(IdType.ID_CARD.value)
+_SEX_UNKNOWN = str(Sex.UNKNOWN.value)
+_REGISTERED = str(ResidentType.REGISTERED.value)
 
 
 def clean_resident(
@@ -110,10 +114,10 @@ def clean_resident(
 
     A citizen ID (``id_card``) is checked against GB 11643 (shape, birth date, check digit); birth
     date and sex come from it, and a birth date or sex given that contradicts it is an error."""
-    id_type = _choice("id_type", data.id_type or IdType.ID_CARD, IdType, _L_ID_TYPE)
+    id_type = _choice("id_type", data.id_type or _ID_CARD, IdType, _L_ID_TYPE)
     info = None
     try:
-        if id_type == IdType.ID_CARD and (data.id_number or "").strip():
+        if id_type == _ID_CARD and (data.id_number or "").strip():
             # the GB 11643 check once, as ``validate_id_number`` would make it
             info = parse_citizen_id(data.id_number, today=today)
             number = info.number
@@ -124,16 +128,17 @@ def clean_resident(
     name = _text("name", data.name, 60, _L_NAME, required=True)
     sex = data.sex or ""
     birth = data.birth_date
-    if id_type == IdType.ID_CARD:
+    if id_type == _ID_CARD:
         info = info or parse_citizen_id(number, today=today)
         if birth is not None and birth != info.birth_date:
             raise FieldError("birth_date", _("出生日期与身份证号码不一致。"), code="id_mismatch")
-        if sex and sex != Sex.UNKNOWN and sex != info.sex:
+        if sex and sex != _SEX_UNKNOWN and sex != info.sex:
             raise FieldError("sex", _("性别与身份证号码不一致。"), code="id_mismatch")
-        sex, birth = info.sex, info.birth_date
-    sex = _choice("sex", sex or Sex.UNKNOWN, Sex, _L_SEX)
+        sex, birth = info.sex, info.birth_date  # "male" / "female"
+    else:
+        sex = _choice("sex", sex or _SEX_UNKNOWN, Sex, _L_SEX)
     resident_type = _choice(
-        "resident_type", data.resident_type or ResidentType.REGISTERED, ResidentType, _L_RESIDENT_TYPE
+        "resident_type", data.resident_type or _REGISTERED, ResidentType, _L_RESIDENT_TYPE
     )
     phone = ""
     if (data.phone or "").strip():
@@ -141,9 +146,10 @@ def clean_resident(
             phone = validate_phone(data.phone)
         except ValidationProblem as exc:
             raise _problem("phone", exc) from None
-    sealed_id = seal_id_number(number, sealer)
-    sealed_name = seal_name(name, sealer)
-    sealed_phone = seal_phone(phone, sealer)
+    # the values are normalised already (as seal_id_number / seal_name / seal_phone would)
+    sealed_id = sealer(number, ID_NUMBER)
+    sealed_name = sealer(name, NAME)
+    sealed_phone = sealer(phone, PHONE)
     return {
         "id_type": id_type,
         "id_number_enc": sealed_id.enc,
