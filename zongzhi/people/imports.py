@@ -787,9 +787,9 @@ class _Writer:
         self.update_fields = [f for f in self.fields if f.attname not in _KEEP_ON_UPDATE]
         self.stage_table = f"zz_import_stage_{uuid.uuid4().hex[:10]}"
         self.written = _RowNumbers()  # the row of each key this import wrote
-        self.inserter = RowInserter(self.model, self.attnames)
+        self.inserter = RowInserter(self.model, self.attnames, binary=True)
         upd = [f.attname for f in self.update_fields]
-        self.stager = RowInserter(self.model, ["id", *upd], table=self.stage_table) if self.pg else None
+        self.stager = RowInserter(self.model, ["id", *upd], table=self.stage_table, binary=True) if self.pg else None
         self.updater = RowInserter(self.model, [*upd, "id"])  # SQLite: the parameters of an UPDATE
 
     # -- setup --
@@ -1095,9 +1095,7 @@ def _process_batch(
         first_in_batch[r.key] = r.row_no
         good.append(r)
 
-    # PostgreSQL takes the import's time as text: psycopg adapts an aware datetime far slower
-    stamp: Any = now.isoformat() if writer.pg else now
-    rows = [writer.row(r, stamp, actor_id) for r in good]
+    rows = [writer.row(r, now, actor_id) for r in good]
     inserts: list[list[Any]] = []
     updates: list[tuple[int, list[Any]]] = []
     for attempt in (1, 2):

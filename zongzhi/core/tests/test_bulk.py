@@ -78,3 +78,29 @@ def test_many_rows_from_a_generator(tree: dict) -> None:
     assert RowInserter(BackgroundJob, columns).insert(rows) == n
     assert BackgroundJob.objects.filter(kind="bulk").count() == n
     assert sorted(BackgroundJob.objects.filter(kind="bulk").values_list("total", flat=True)) == list(range(n))
+
+
+def test_binary_copy_reads_back_text_numbers_times_and_nulls(tree: dict) -> None:
+    # binary COPY (PostgreSQL) for a table of plain types; executemany elsewhere: the same rows back
+    from decimal import Decimal
+
+    from django.db import connection
+
+    from zongzhi.people.models import House
+
+    region = tree["A1a"]
+    when = dt.datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=dt.UTC)
+    columns = ["region_id", "region_path", "grid_id", "key_id", "created_at", "updated_at", "created_by_id",
+               "address", "building", "unit", "room", "address_key", "use", "owner_name", "owner_phone_enc",
+               "owner_phone_index", "area_m2", "lon", "lat", "notes"]  # fmt: skip
+    rows = [
+        [region.pk, region.path, None, "k1", when, when, None, text, "3幢", "", "", f"key{i}", "rent", "",
+         "", "", Decimal("88.50") if i % 2 else None, 120.15 if i % 2 else None, 30.28, text]  # fmt: skip
+        for i, text in enumerate(AWKWARD)
+    ]
+    inserter = RowInserter(House, columns, binary=True)
+    assert (inserter.copy_types is not None) == (connection.vendor == "postgresql")
+    assert RowInserter(BackgroundJob, ["params"], binary=True).copy_types is None  # JSON: text COPY
+    assert inserter.insert(rows) == len(AWKWARD)
+    got = [list(r) for r in House.objects.order_by("address_key").values_list(*columns)]
+    assert got == sorted(rows, key=lambda r: r[11])

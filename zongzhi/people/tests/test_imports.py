@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 import os
+import time
 import zipfile
 from typing import Any
 
@@ -392,12 +393,19 @@ def test_a_csv_that_changes_encoding_half_way_fails_with_the_row(world: Any) -> 
 # --- writing behind (PostgreSQL, outside a transaction) ---------------------------------------------------
 
 
-def _pg_connections() -> int:
+def _pg_connections(settled: int | None = None) -> int:
+    """Sessions on this test database; with ``settled``, waited for (up to 5 s) to come down to
+    it: a closed session's backend leaves ``pg_stat_activity`` a moment after the close."""
     if connection.vendor != "postgresql":
         return 0
-    with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        return int(cur.fetchone()[0])
+    deadline = time.monotonic() + 5
+    while True:
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            count = int(cur.fetchone()[0])
+        if settled is None or count <= settled or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)
 
 
 def _numbered(world: Any, n: int) -> list[str]:
@@ -438,7 +446,7 @@ def test_batches_written_behind_on_a_thread_of_their_own_make_the_same_import(
     assert _errors(again) == _errors(report)
     assert Resident.objects.count() == 20
     assert sys.getswitchinterval() == switch  # handed back
-    assert _pg_connections() == before  # the writing thread's connection closed
+    assert _pg_connections(settled=before) == before  # the writing thread's connection closed
 
 
 @pytest.mark.django_db(transaction=True)
@@ -469,7 +477,7 @@ def test_a_failed_batch_stops_the_import_keeps_what_was_committed_and_audits_it(
     audit = AuditLog.objects.get(action="people.import")
     assert (audit.data["created"], audit.data["error"]) == (3, "disk full")
     assert sys.getswitchinterval() == switch
-    assert _pg_connections() == before
+    assert _pg_connections(settled=before) == before
 
     monkeypatch.setattr(imports._Writer, "insert", insert)
     report = _import(world, _csv(*lines))  # the lock was let go: the same file again finishes the job
