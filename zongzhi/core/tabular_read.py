@@ -582,7 +582,9 @@ class XlsxReader(TableReader):
                     col = column_index(letters) if letters else col + 1
                     if kind == "s":
                         try:
-                            value = sst[int(v)] if v else (sst[int(m.group(1))] if (m := _V.search(body)) else "")
+                            value = (
+                                sst[int(v)] if v else (sst[int(m.group(1))] if (m := _V.search(body)) else "")
+                            )
                         except (IndexError, ValueError):
                             raise _bad(
                                 _("Excel 文件结构有误，无法读取：第 %(row)d 行引用了不存在的共享字符串。")

@@ -181,7 +181,9 @@ def encrypt_many(
     return out
 
 
-_B64_ALPHABET = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", dtype=np.uint8)
+_B64_ALPHABET = np.frombuffer(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", dtype=np.uint8
+)
 
 
 def _base64_rows(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:

@@ -532,7 +532,9 @@ class _Layout:
         """The row's input record and location cells; ``None`` for a blank row."""
         plan = self._plan
         if plan is None:
-            plan = self._plan = [(i, c.header, c.required, c.field, self._converter(c)) for i, c in self.columns]
+            plan = self._plan = [
+                (i, c.header, c.required, c.field, self._converter(c)) for i, c in self.columns
+            ]
         kwargs: dict[str, Any] = {}
         problems: list[tuple[str, str]] = []
         blank = True
@@ -789,7 +791,9 @@ class _Writer:
         self.written = _RowNumbers()  # the row of each key this import wrote
         self.inserter = RowInserter(self.model, self.attnames, binary=True)
         upd = [f.attname for f in self.update_fields]
-        self.stager = RowInserter(self.model, ["id", *upd], table=self.stage_table, binary=True) if self.pg else None
+        self.stager = (
+            RowInserter(self.model, ["id", *upd], table=self.stage_table, binary=True) if self.pg else None
+        )
         self.updater = RowInserter(self.model, [*upd, "id"])  # SQLite: the parameters of an UPDATE
 
     # -- setup --
@@ -1172,7 +1176,9 @@ class _WriteBehind:
         self.threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
         self.depth = depth
         self._pool = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="people-import-write") if self.threaded else None
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="people-import-write")
+            if self.threaded
+            else None
         )
         self._pending: deque[Any] = deque()
         self._failed = False
@@ -1337,7 +1343,9 @@ def import_table(
         pool = _start_pool(_workers(size) if workers is None else workers, write_behind=behind.threaded)
         try:
             with _quick_switches(behind.threaded):
-                _run(spec, reader, layout, locator, writer, sink, report, pool, behind, now, actor.pk, progress)
+                _run(
+                    spec, reader, layout, locator, writer, sink, report, pool, behind, now, actor.pk, progress
+                )
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
@@ -1358,7 +1366,9 @@ def import_table(
     return report
 
 
-def _audit_import(actor: User, spec: EntitySpec, report: ImportReport, filename: str, error: str = "") -> None:
+def _audit_import(
+    actor: User, spec: EntitySpec, report: ImportReport, filename: str, error: str = ""
+) -> None:
     data = {**report.counts(), "filename": filename[:200]}
     if error:
         data["error"] = error

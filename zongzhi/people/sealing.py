@@ -72,7 +72,9 @@ def _seal_filled(kid: str, values: Sequence[str], purpose: str, index: bool) -> 
     if not index:
         return [(t, "") for t in tokens]
     head = f"{purpose}\x1f"
-    digests = hmac_sm3_many(settings.ZZ_BLIND_INDEX_KEY, [(head + v.strip().upper()).encode() for v in values])
+    digests = hmac_sm3_many(
+        settings.ZZ_BLIND_INDEX_KEY, [(head + v.strip().upper()).encode() for v in values]
+    )
     return list(zip(tokens, digests, strict=True))
 
 

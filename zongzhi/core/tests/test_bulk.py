@@ -93,9 +93,24 @@ def test_binary_copy_reads_back_text_numbers_times_and_nulls(tree: dict) -> None
     columns = ["region_id", "region_path", "grid_id", "key_id", "created_at", "updated_at", "created_by_id",
                "address", "building", "unit", "room", "address_key", "use", "owner_name", "owner_phone_enc",
                "owner_phone_index", "area_m2", "lon", "lat", "notes"]  # fmt: skip
+    head = [region.pk, region.path, None, "k1", when, when, None]
     rows = [
-        [region.pk, region.path, None, "k1", when, when, None, text, "3幢", "", "", f"key{i}", "rent", "",
-         "", "", Decimal("88.50") if i % 2 else None, 120.15 if i % 2 else None, 30.28, text]  # fmt: skip
+        [
+            *head,
+            text,
+            "3幢",
+            "",
+            "",
+            f"key{i}",
+            "rent",
+            "",
+            "",
+            "",
+            Decimal("88.50") if i % 2 else None,
+            120.15 if i % 2 else None,
+            30.28,
+            text,
+        ]
         for i, text in enumerate(AWKWARD)
     ]
     inserter = RowInserter(House, columns, binary=True)
