@@ -116,6 +116,7 @@ def test_citizen_report_to_reopen(site: Site, bworld: BrowserWorld) -> None:
     desk_row.wait_for()
     site.shot(handler, "07-desk")
     desk_row.get_by_role("link", name=number).click()
+    handler.wait_for_url(f"**/cases/{case.pk}/")  # else the toggle below may be looked for on the desk
     handler.locator("[data-action-toggle][data-action='acknowledge']").click()
     with handler.expect_navigation():
         handler.get_by_role("button", name="确认签收").click()
