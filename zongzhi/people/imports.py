@@ -1270,11 +1270,20 @@ def _run(
     today = timezone.localdate(now)
     inflight = 0 if pool is None else 2 * pool._max_workers
     pending: deque[tuple[list[_Parsed], Any]] = deque()
+    language = translation.get_language()  # the writing thread reports bad rows in it too
 
     def write(batch: list[_Parsed], fraction: float) -> None:
-        _process_batch(
-            spec, batch, writer=writer, locator=locator, sink=sink, report=report, now=now, actor_id=actor_id
-        )
+        with translation.override(language):
+            _process_batch(
+                spec,
+                batch,
+                writer=writer,
+                locator=locator,
+                sink=sink,
+                report=report,
+                now=now,
+                actor_id=actor_id,
+            )
         if progress is not None:
             progress(report, fraction)
 

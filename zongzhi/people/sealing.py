@@ -90,8 +90,9 @@ _SLOT = "\x00"  # never in a ciphertext (base64) or an index (hex)
 
 SEALED_SUFFIXES = ("_enc", "_index")  # the columns that hold ciphertexts and blind indexes
 
-# The placeholders of slot n — (ciphertext's, index's) — made once and shared by every sealer,
-# and the slot (and which of the two) each stands for.
+# _MARKS[n] holds the two placeholders of slot n: the ciphertext's and the index's. They are made
+# once and shared by every sealer. _MARK_SLOT maps each placeholder back to its slot, and to 0 for
+# the ciphertext or 1 for the index.
 _MARKS: list[tuple[str, str]] = []
 _MARK_SLOT: dict[str, tuple[int, int]] = {}
 _MARKS_LOCK = threading.Lock()
@@ -107,10 +108,11 @@ def _grow_marks(slot: int) -> None:
 
 
 class BatchSealer:
-    """A ``Sealer`` that defers the work: each call returns placeholders, ``seal_pending`` seals
-    every value collected since (one ``encrypt_many_text`` and one ``hmac_sm3_many`` per purpose)
-    and ``resolve`` swaps the placeholders in a column dict — in its columns named ``*_enc`` and
-    ``*_index``, as every sealed column is — for the real ciphertexts and indexes."""
+    """A ``Sealer`` that defers the work. Each call returns placeholders. ``seal_pending`` then
+    seals every value collected since, with one ``encrypt_many_text`` and one ``hmac_sm3_many``
+    call per purpose. ``resolve`` replaces the placeholders in a column dict with the real
+    ciphertexts and indexes; it looks only at the columns named ``*_enc`` and ``*_index``, which
+    is how every sealed column is named."""
 
     def __init__(self) -> None:
         self._kid = current_key_id()

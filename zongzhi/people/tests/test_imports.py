@@ -450,6 +450,23 @@ def test_batches_written_behind_on_a_thread_of_their_own_make_the_same_import(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_rows_written_behind_are_reported_in_the_language_of_the_import(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.utils import translation
+
+    from zongzhi.people import imports
+
+    monkeypatch.setattr(imports, "BATCH", 3)
+    lines = _numbered(world, 5)
+    lines.append(lines[0])  # row 7, as row 2: found by the writing step
+    with translation.override("en"):
+        report = _import(world, _csv(*lines))
+    assert (report.created, report.bad) == (5, 1)
+    assert _errors(report) == [(7, "证件号码", "Duplicate of line 2.")]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_failed_batch_stops_the_import_keeps_what_was_committed_and_audits_it(
     world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
