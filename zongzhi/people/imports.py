@@ -49,9 +49,7 @@ import multiprocessing
 import operator
 import os
 import re
-import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import deque
@@ -75,7 +73,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from zongzhi.core.audit import audit_record
-from zongzhi.core.bulk import RowInserter
+from zongzhi.core.bulk import RowInserter, quick_switches, quiet_collector
 from zongzhi.core.errors import FieldError, PermissionDeniedError
 from zongzhi.core.models import BackgroundJob
 from zongzhi.core.tabular import safe_cell, write_xlsx
@@ -113,7 +111,6 @@ from .records import (
 
 IMPORT_KIND = "people_import"
 BATCH = 2000
-SWITCH_INTERVAL = 0.0002  # seconds; see _quick_switches
 SAMPLE_ERRORS = 200  # errors kept in the job for display; all of them are in the error file
 
 
@@ -1217,36 +1214,6 @@ class _WriteBehind:
         self._pool.shutdown(wait=True)
 
 
-_switches_lock = threading.Lock()
-_switches_users = 0
-_switches_saved = 0.005
-
-
-@contextlib.contextmanager
-def _quick_switches(on: bool) -> Iterator[None]:
-    """While batches are written behind, the interpreter hands the GIL over every 0.2 ms instead
-    of every 5 ms: the writing thread wakes up for each reply of the database (a lookup, each
-    chunk of ``COPY``, the commit) and would otherwise wait up to 5 ms each time for this thread to
-    let go (measured: the import of 100,000 rows 20 % faster). Process-wide, so counted: the
-    interval comes back when the last import that asked for it ends."""
-    global _switches_users, _switches_saved
-    if not on:
-        yield
-        return
-    with _switches_lock:
-        if _switches_users == 0:
-            _switches_saved = sys.getswitchinterval()
-            sys.setswitchinterval(SWITCH_INTERVAL)
-        _switches_users += 1
-    try:
-        yield
-    finally:
-        with _switches_lock:
-            _switches_users -= 1
-            if _switches_users == 0:
-                sys.setswitchinterval(_switches_saved)
-
-
 def _close_connection() -> None:
     connection.close()  # this thread's: ``connection`` is looked up in the thread that runs this
 
@@ -1332,7 +1299,34 @@ def import_table(
     (not a CSV/XLSX, bad encoding, missing columns) and ``PermissionDeniedError`` without
     ``person.import``; bad rows are reported, not raised. The bad rows are written to
     ``error_target`` (same format as the upload) when given. One ``people.import`` audit row (also
-    when the import fails after writing some batches: the counts written, and the error)."""
+    when the import fails after writing some batches: the counts written, and the error).
+
+    The garbage collector is quiet meanwhile (``quiet_collector``): the batches in flight would
+    otherwise set off a full collection of the process every ~10,000 rows."""
+    with quiet_collector():
+        return _import_table(
+            actor=actor,
+            entity=entity,
+            fh=fh,
+            filename=filename,
+            error_target=error_target,
+            progress=progress,
+            now=now,
+            workers=workers,
+        )
+
+
+def _import_table(
+    *,
+    actor: User,
+    entity: str,
+    fh: IO[bytes],
+    filename: str,
+    error_target: IO[bytes] | None,
+    progress: Callable[[ImportReport, float], None] | None,
+    now: dt.datetime | None,
+    workers: int | None,
+) -> ImportReport:
     started = time.monotonic()
     spec = entity_spec(entity)
     scope = _import_scope(actor)
@@ -1351,7 +1345,7 @@ def import_table(
         behind = _WriteBehind()
         pool = _start_pool(_workers(size) if workers is None else workers, write_behind=behind.threaded)
         try:
-            with _quick_switches(behind.threaded):
+            with quick_switches() if behind.threaded else contextlib.nullcontext():
                 _run(
                     spec, reader, layout, locator, writer, sink, report, pool, behind, now, actor.pk, progress
                 )

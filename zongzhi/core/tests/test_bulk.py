@@ -1,15 +1,25 @@
 """``core.bulk.RowInserter``: rows written by COPY (PostgreSQL) or executemany read back as the ORM
-wrote them, whatever the values hold."""
+wrote them, whatever the values hold. The interpreter settings of a bulk job (``quiet_collector``,
+``quick_switches``) hold while any job needs them and come back after the last."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import sys
+import threading
 
 import pytest
 from django.utils import timezone
 
 from tests.factories import make_user
-from zongzhi.core.bulk import RowInserter
+from zongzhi.core.bulk import (
+    SWITCH_INTERVAL,
+    YOUNG_COLLECTION_EVERY,
+    RowInserter,
+    quick_switches,
+    quiet_collector,
+)
 from zongzhi.core.models import BackgroundJob, CalendarDay
 from zongzhi.orgs.roles import Role
 
@@ -119,3 +129,47 @@ def test_binary_copy_reads_back_text_numbers_times_and_nulls(tree: dict) -> None
     assert inserter.insert(rows) == len(AWKWARD)
     got = [list(r) for r in House.objects.order_by("address_key").values_list(*columns)]
     assert got == sorted(rows, key=lambda r: r[11])
+
+
+def test_the_collector_is_quiet_while_any_job_runs_and_restored_after_the_last(db: None) -> None:
+    threshold = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    older = [object() for _ in range(10)]  # something existing before: frozen, not walked
+    first = quiet_collector()
+    first.__enter__()
+    assert gc.get_threshold() == (YOUNG_COLLECTION_EVERY, *threshold[1:])
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    entered = threading.Event()
+    leave = threading.Event()
+    seen: list[tuple[int, ...]] = []
+
+    def second_job() -> None:
+        with quiet_collector():
+            entered.set()
+            leave.wait(5)
+        seen.append(gc.get_threshold())
+
+    other = threading.Thread(target=second_job)
+    other.start()
+    assert entered.wait(5)
+    first.__exit__(None, None, None)  # the first job ends while the second still runs
+    assert gc.get_threshold()[0] == YOUNG_COLLECTION_EVERY
+    assert gc.get_freeze_count() == frozen
+    leave.set()
+    other.join(5)
+    assert seen == [threshold]  # the last job out restores it
+    assert gc.get_threshold() == threshold
+    assert gc.get_freeze_count() == 0
+    assert gc.collect() >= 0 and len(older) == 10
+
+
+def test_quick_switches_are_restored_after_an_error(db: None) -> None:
+    interval = sys.getswitchinterval()
+    with pytest.raises(RuntimeError), quick_switches():
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
+        with quick_switches():
+            assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)  # the outer job still runs
+        raise RuntimeError("boom")
+    assert sys.getswitchinterval() == interval

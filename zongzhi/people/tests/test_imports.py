@@ -416,21 +416,26 @@ def _numbered(world: Any, n: int) -> list[str]:
 def test_batches_written_behind_on_a_thread_of_their_own_make_the_same_import(
     world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import gc
     import sys
     import threading
 
+    from zongzhi.core.bulk import YOUNG_COLLECTION_EVERY
     from zongzhi.people import imports
 
     monkeypatch.setattr(imports, "BATCH", 3)
     writers: list[str] = []
+    collector: set[tuple[int, bool]] = set()
     process_batch = imports._process_batch
 
     def spy(*args: Any, **kwargs: Any) -> None:
         writers.append(threading.current_thread().name)
+        collector.add((gc.get_threshold()[0], gc.get_freeze_count() > 0))
         process_batch(*args, **kwargs)
 
     monkeypatch.setattr(imports, "_process_batch", spy)
     switch = sys.getswitchinterval()
+    threshold = gc.get_threshold()
     before = _pg_connections()
     lines = _numbered(world, 20)
     lines.insert(5, _row(_bad_checkdigit(ID2), grid=world.grid.code))  # row 7
@@ -445,7 +450,9 @@ def test_batches_written_behind_on_a_thread_of_their_own_make_the_same_import(
     assert (again.created, again.updated, again.bad) == (0, 20, 2)
     assert _errors(again) == _errors(report)
     assert Resident.objects.count() == 20
+    assert collector == {(YOUNG_COLLECTION_EVERY, True)}  # quiet while the batches were written
     assert sys.getswitchinterval() == switch  # handed back
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, 0)
     assert _pg_connections(settled=before) == before  # the writing thread's connection closed
 
 
@@ -470,6 +477,7 @@ def test_rows_written_behind_are_reported_in_the_language_of_the_import(
 def test_a_failed_batch_stops_the_import_keeps_what_was_committed_and_audits_it(
     world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import gc
     import sys
 
     from zongzhi.people import imports
@@ -486,6 +494,7 @@ def test_a_failed_batch_stops_the_import_keeps_what_was_committed_and_audits_it(
 
     monkeypatch.setattr(imports._Writer, "insert", failing)
     switch = sys.getswitchinterval()
+    threshold = gc.get_threshold()
     before = _pg_connections()
     lines = _numbered(world, 10)
     with pytest.raises(RuntimeError, match="disk full"):
@@ -494,6 +503,7 @@ def test_a_failed_batch_stops_the_import_keeps_what_was_committed_and_audits_it(
     audit = AuditLog.objects.get(action="people.import")
     assert (audit.data["created"], audit.data["error"]) == (3, "disk full")
     assert sys.getswitchinterval() == switch
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, 0)
     assert _pg_connections(settled=before) == before
 
     monkeypatch.setattr(imports._Writer, "insert", insert)
