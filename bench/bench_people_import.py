@@ -1,7 +1,7 @@
 """Benchmark the base-data import (``zongzhi.people.imports``) against raw baselines, side by side.
 
     .venv/bin/python bench/bench_people_import.py [--rows 1000000] [--small 100000] [--xlsx-rows 100000]
-                                                  [--pairs 3] [--workers N] [--skip-big]
+                                                  [--pairs 5] [--workers N] [--skip-big]
 
 PostgreSQL only (the import also runs on SQLite — the tests cover it — but the targets are about
 PostgreSQL and ``COPY``). Uses its own database ``zz_people_bench`` on 127.0.0.1:5432 (user
@@ -412,7 +412,7 @@ def main() -> int:
         "--small", type=int, default=100_000, help="rows of the small CSV import (memory baseline)"
     )
     parser.add_argument("--xlsx-rows", type=int, default=100_000, help="rows of the XLSX file")
-    parser.add_argument("--pairs", type=int, default=3, help="XLSX read and import pairs (median reported)")
+    parser.add_argument("--pairs", type=int, default=5, help="XLSX read and import pairs (median reported)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: as shipped)")
     parser.add_argument("--skip-big", action="store_true", help="no big import (no memory ratio)")
     parser.add_argument("--child", help=argparse.SUPPRESS)

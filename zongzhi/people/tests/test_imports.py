@@ -412,6 +412,40 @@ def _numbered(world: Any, n: int) -> list[str]:
     return [_row(make_id(seq=f"{i:03d}"), grid=world.grid.code) for i in range(n)]
 
 
+def test_the_registrar_is_a_loose_reference_that_the_audit_log_keeps_from_dangling(world: Any) -> None:
+    from django.db.models import ProtectedError
+
+    from tests.factories import make_user
+    from zongzhi.orgs.models import User
+    from zongzhi.orgs.roles import Role
+
+    report = _import(world, _csv(*_numbered(world, 3)))
+    assert report.created == 3
+    assert set(Resident.objects.values_list("created_by_id", flat=True)) == {world.director.pk}
+    # the importer cannot go: the import's audit row holds them, in the ORM and in the database
+    with pytest.raises(ProtectedError) as caught:
+        world.director.delete()
+    assert {type(o) for o in caught.value.protected_objects} == {AuditLog}
+    if connection.vendor == "postgresql":  # the database's own references to users
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND confrelid = %s::regclass",
+                [User._meta.db_table],
+            )
+            referencing = {row[0] for row in cur.fetchall()}
+        assert AuditLog._meta.db_table in referencing
+        assert not referencing & {m._meta.db_table for m in (Resident, House, Place, Organization)}
+    # a user who never acted can be deleted: the reference is set to NULL as the ORM always did
+    clerk = make_user(Role.GRID_WORKER, world.r["A1a"], username="clerk_a1a")
+    first = Resident.objects.order_by("id").first()
+    assert first is not None
+    Resident.objects.filter(pk=first.pk).update(created_by=clerk)
+    clerk.delete()
+    first.refresh_from_db()
+    assert first.created_by_id is None
+    assert Resident.objects.count() == 3
+
+
 @pytest.mark.django_db(transaction=True)
 def test_batches_written_behind_on_a_thread_of_their_own_make_the_same_import(
     world: Any, monkeypatch: pytest.MonkeyPatch
